@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The in-memory model: global settings, proxies (frontends, backends,
+ * listens), servers, binds, ACLs and rules. One model per config generation;
+ * the control loop owns it. Workers read it and pick servers under the
+ * backend's lock. Servers are dynamic: they may be added, removed and
+ * re-weighted at run time (runtime API, health checks, etcd).
+ */
+#ifndef XLB_MODEL_H
+#define XLB_MODEL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include "list.h"
+
+struct lb_algo_ops;
+struct lb_pool;
+
+/* Proxy capabilities: a listen section has both. */
+#define PX_CAP_FE 0x1
+#define PX_CAP_BE 0x2
+#define PX_CAP_DEF 0x4 /* a defaults section */
+
+enum px_mode {
+	PX_MODE_TCP = 0,
+	PX_MODE_HTTP,
+};
+
+/* Administrative state set by the operator (runtime API, lbctl, config). */
+enum srv_admin {
+	SRV_ADMIN_READY = 0, /* takes traffic when its checks allow */
+	SRV_ADMIN_DRAIN,     /* keeps its connections and flows, gets no new ones */
+	SRV_ADMIN_MAINT,     /* out: no new traffic, L4 flows re-pick */
+};
+
+/* Where a server came from, for `lbctl servers`. */
+enum srv_origin {
+	SRV_ORIGIN_CONFIG = 0,
+	SRV_ORIGIN_API,
+	SRV_ORIGIN_ETCD,
+};
+
+/* L4 forwarding mode of a backend in the XDP tier (lbd keyword `xlb-forward`). */
+enum fwd_mode {
+	FWD_FULLNAT = 0, /* DNAT + SNAT to the balancer's address (default) */
+	FWD_NAT,         /* DNAT only, client address kept */
+};
+
+enum hash_type {
+	HASH_MAP_BASED = 0, /* hash modulo the total weight (HAProxy's default) */
+	HASH_CONSISTENT,    /* weighted Maglev table, shared by both tiers */
+};
+
+/* Bind protocol: a UDP bind makes a UDP VIP (XDP tier only). */
+enum bind_proto {
+	BIND_TCP = 0,
+	BIND_UDP,
+};
+
+/* All timeouts in milliseconds; 0 means unset (infinite, as HAProxy). */
+struct px_timeouts {
+	uint32_t connect;
+	uint32_t client;
+	uint32_t server;
+	uint32_t queue;
+	uint32_t tunnel;
+	uint32_t check;
+	uint32_t http_request;
+	uint32_t http_keep_alive;
+	uint32_t client_fin;
+	uint32_t server_fin;
+};
+
+/* Where a config object was declared, for error messages. */
+struct cfg_loc {
+	const char *file; /* interned, lives as long as the model */
+	int line;
+};
+
+/* Health-check settings of a server (the `check` family of server options). */
+struct srv_check_cfg {
+	bool enabled;    /* `check` */
+	uint32_t inter;  /* ms between checks while up (default 2000) */
+	uint32_t fastinter; /* ms while transitioning (default inter) */
+	uint32_t downinter; /* ms while down (default inter) */
+	int rise;        /* consecutive successes to go up (default 2) */
+	int fall;        /* consecutive failures to go down (default 3) */
+	int port;        /* `port`: check another port, 0 = server's */
+	struct sockaddr_storage addr; /* `addr`: check another address, family 0 = server's */
+};
+
+/* Runtime health state of a server, written by the health checker. */
+enum srv_check_state {
+	SRV_CHK_UP = 0, /* a server starts up, as in HAProxy */
+	SRV_CHK_DOWN,
+};
+
+struct server {
+	struct list_head list; /* in proxy->servers */
+	struct proxy *be;
+	char *name;
+	uint32_t id;  /* unique within the model, stable across reloads by name; XDP server id */
+	uint32_t puid; /* position id within the backend (HAProxy's srv_id) */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char *addr_str; /* the address as written, for messages */
+
+	int weight;      /* current effective user weight 0..256 */
+	int iweight;     /* initial weight from the config, for `weight N%` */
+	int maxconn;     /* 0 = unlimited */
+	int minconn;
+	bool backup;
+	char *cookie;
+	struct srv_check_cfg check;
+	struct cfg_loc loc;
+
+	/* Runtime state; written by the control loop under be->lock. */
+	enum srv_admin admin;
+	enum srv_check_state chk_state;
+	bool chk_disabled; /* `disable health`: state frozen */
+	enum srv_origin origin;
+	char *origin_key; /* etcd key or API user; NULL for config */
+	bool removed;     /* deleted: draining out, freed when refcnt drops to 0 */
+
+	/* Counters; updated by workers with atomics. */
+	int cur_conns;      /* connections (L4) or requests in flight (L7) */
+	int max_conns_seen;
+	int queued;
+	uint64_t total_conns;
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	uint64_t conn_errors;
+	uint64_t retries;
+	uint64_t redispatches;
+	uint64_t chk_fails;
+	uint64_t down_trans; /* number of UP->DOWN transitions */
+	uint64_t last_change; /* monotonic ms of the last state change */
+	char *last_chk;       /* last check result text */
+
+	/* Per-algorithm scratch (e.g. smooth round-robin current weight). */
+	int64_t algo_cur;
+	uint32_t hash_key; /* stable hash of the name, for Maglev permutations */
+
+	int refcnt; /* model + each connection using it; atomic */
+};
+
+/* A listening address. `bind` lines can expand to several. */
+struct bind {
+	struct list_head list; /* in proxy->binds */
+	struct proxy *fe;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	enum bind_proto proto;
+	int inherited_fd; /* fd@N, else -1 */
+	bool ssl;         /* `ssl crt ...` (served by the L7 tier) */
+	char *crt;
+	char *name; /* the bind argument as written */
+	struct cfg_loc loc;
+	int fd;   /* listening socket, -1 until opened */
+};
+
+/*
+ * ACLs and conditions are stored as words at parse time; the L7 tier
+ * compiles them. `args` is NULL-terminated.
+ */
+struct acl_def {
+	struct list_head list; /* in proxy->acls */
+	char *name;
+	char **args; /* fetch, flags, patterns */
+	int nargs;
+	struct cfg_loc loc;
+	void *compiled; /* owned by the L7 tier */
+};
+
+/* `if`/`unless` condition, as its words. */
+struct cond {
+	bool unless;
+	char **words;
+	int nwords;
+	void *compiled; /* owned by the L7 tier */
+};
+
+struct switch_rule {
+	struct list_head list; /* in proxy->switch_rules */
+	char *be_name;
+	struct proxy *be; /* resolved after parsing */
+	struct cond *cond; /* NULL = always */
+	struct cfg_loc loc;
+};
+
+/* `http-request ...`, `http-response ...`, `tcp-request ...` rules: words kept for the L7 tier. */
+struct px_rule {
+	struct list_head list;
+	char *kw; /* "http-request", "http-response", ... */
+	char **args;
+	int nargs;
+	struct cond *cond;
+	struct cfg_loc loc;
+	void *compiled;
+};
+
+struct errorfile {
+	int status;
+	char *path;
+	char *body; /* file contents (a full HTTP response) */
+	size_t len;
+};
+
+#define PX_OPT_REDISPATCH (1u << 0)
+#define PX_OPT_FORWARDFOR (1u << 1)
+#define PX_OPT_HTTPCHK (1u << 2)
+#define PX_OPT_HTTPLOG (1u << 3)
+#define PX_OPT_TCPLOG (1u << 4)
+#define PX_OPT_DONTLOGNULL (1u << 5)
+#define PX_OPT_ALLBACKUPS (1u << 6)
+#define PX_OPT_HTTP_KEEP_ALIVE (1u << 7)
+#define PX_OPT_HTTP_SERVER_CLOSE (1u << 8)
+#define PX_OPT_HTTPCLOSE (1u << 9)
+#define PX_OPT_TCPKA (1u << 10)
+#define PX_OPT_LOG_HEALTH (1u << 11)
+#define PX_OPT_ABORTONCLOSE (1u << 12)
+#define PX_OPT_SPLICE (1u << 13)
+
+struct log_target {
+	struct list_head list;
+	char *target; /* "stdout", "stderr", "/dev/log", "127.0.0.1:514", "global" */
+	char *facility;
+	char *level;
+	char *format; /* "raw", "rfc3164", ... */
+};
+
+/* frontend, backend, listen or defaults. */
+struct proxy {
+	struct list_head list; /* in model->proxies */
+	char *name;
+	unsigned cap;    /* PX_CAP_* */
+	uint32_t uuid;   /* HAProxy's proxy id: 1, 2, ... in config order (iid) */
+	enum px_mode mode;
+	struct cfg_loc loc;
+	bool disabled;
+
+	int maxconn;     /* frontend: concurrent connections; 0 = global default */
+	int fullconn;
+	int retries;     /* default 3 */
+	unsigned options; /* PX_OPT_* */
+	struct px_timeouts to;
+
+	/* frontend side */
+	struct list_head binds;
+	struct list_head acls;
+	struct list_head switch_rules; /* use_backend */
+	char *default_backend_name;
+	struct proxy *default_backend; /* resolved; a listen defaults to itself */
+	struct list_head http_req_rules;
+	struct list_head http_rsp_rules;
+	struct list_head tcp_req_rules;
+	struct list_head logs;
+	bool log_global;
+	char *forwardfor_header; /* NULL = X-Forwarded-For */
+	char *forwardfor_except; /* network as written, NULL = none */
+	bool forwardfor_if_none;
+
+	/* backend side */
+	const struct lb_algo_ops *algo;
+	char *algo_arg;  /* header name for hdr(), param for url_param */
+	int algo_len;    /* `uri len N` */
+	int algo_depth;  /* `uri depth N` */
+	bool algo_whole; /* `uri whole` */
+	enum hash_type hash_type;
+	char *hash_fn; /* sdbm (default), djb2, wt6, crc32 */
+	struct list_head servers;
+	int nservers;
+	struct server *defsrv; /* default-server template */
+	uint32_t next_puid;
+	char *httpchk_method;
+	char *httpchk_uri;
+	char *httpchk_version;
+	struct list_head http_check_rules; /* `http-check send|expect` as px_rule */
+	enum fwd_mode fwd;       /* xlb-forward */
+	struct sockaddr_storage source; /* `source ADDR`: SNAT address for fullnat; family 0 = auto */
+
+	struct errorfile errorfiles[8];
+	int nerrorfiles;
+
+	/* runtime */
+	pthread_mutex_t lock;  /* protects servers, pool, algo state */
+	struct lb_pool *pool;  /* usable servers, rebuilt on every server change */
+	void *algo_state;      /* owned by the algorithm */
+	uint64_t cum_conns;    /* frontend: accepted connections; atomic */
+	int cur_conns;         /* frontend: open connections; atomic */
+	uint64_t bytes_in, bytes_out;
+	uint64_t denied_req, failed_req;
+	uint64_t http_rsp[6]; /* 1xx..5xx, other */
+	uint64_t no_srv;      /* requests/connections for which no server was usable */
+	uint64_t last_change;
+	void *l7;   /* owned by the L7 tier */
+	void *xdp;  /* owned by lbd/maps.c: XDP state for this proxy (NULL when not served by XDP) */
+	char *xdp_reason; /* why this frontend is not served by XDP, for `lbctl status` */
+};
+
+struct stats_socket {
+	struct list_head list;
+	char *path; /* unix path, or "ipv4@addr:port", or "fd@N" */
+	int mode;   /* -1 = default */
+	int uid, gid;
+	int level;  /* 0 user, 1 operator, 2 admin */
+	bool expose_fd;
+	struct cfg_loc loc;
+};
+
+struct global {
+	int maxconn;   /* default 4096? HAProxy computes from ulimit; we use 4096 */
+	int nbthread;  /* 0 = number of cores */
+	bool daemon;
+	char *pidfile;
+	char *user, *group, *chroot;
+	int uid, gid;  /* -1 = unset */
+	struct list_head stats_sockets;
+	uint32_t stats_timeout; /* ms, default 10000 */
+	struct list_head logs;
+	char *ca_base, *crt_base;
+	char *ssl_bind_ciphers, *ssl_bind_ciphersuites, *ssl_bind_options;
+	char *ssl_server_ciphers, *ssl_server_options;
+	int tune_bufsize;   /* default 16384 */
+	int tune_maxhdr;    /* default 101 */
+	int spread_checks;  /* percent */
+	uint32_t hard_stop_after; /* ms */
+	/* XDP tier (lbd keywords) */
+	char *xdp_ifaces;   /* `xlb-interface eth0,eth1` */
+	int xdp_mode;       /* 0 native, 1 generic, 2 native with generic fallback */
+	char *bpf_pin_root; /* `xlb-pin-root`, default /sys/fs/bpf/xlb */
+	char *state_file;   /* discovery cache */
+	char *node;
+	char *description;
+};
+
+struct model {
+	struct global global;
+	struct list_head proxies; /* every frontend/backend/listen in config order */
+	char **files;             /* interned file names */
+	int nfiles;
+	uint32_t next_srv_id;
+	int refcnt;
+};
+
+/* Model lifetime. model_new() returns a model with default global settings. */
+struct model *model_new(void);
+void model_free(struct model *m);
+const char *model_intern_file(struct model *m, const char *file);
+
+struct proxy *proxy_new(struct model *m, const char *name, unsigned cap);
+void proxy_free(struct proxy *px);
+/* Copy the settings a proxy inherits from a defaults section. */
+int proxy_inherit(struct proxy *px, const struct proxy *def);
+struct proxy *model_find_proxy(const struct model *m, const char *name, unsigned cap);
+struct proxy *model_find_backend(const struct model *m, const char *name);
+
+/*
+ * Servers. server_new() gives a server initialised from be->defsrv; it is
+ * not yet in the backend. backend_add_server() links it in and recomputes
+ * the pool; backend_del_server() unlinks it (marks removed) and drops the
+ * model's reference.
+ */
+struct server *server_new(struct proxy *be, const char *name);
+void server_get(struct server *s);
+void server_put(struct server *s);
+int backend_add_server(struct proxy *be, struct server *s);
+int backend_del_server(struct proxy *be, struct server *s);
+struct server *backend_find_server(struct proxy *be, const char *name);
+/* "backend/server" lookup; NULL with errno ENOENT. */
+struct server *model_find_server(const struct model *m, const char *be_slash_srv);
+
+/* True when the server may receive new traffic (ready, up, weight > 0). */
+bool server_usable(const struct server *s);
+const char *server_state_str(const struct server *s); /* UP, DOWN, DRAIN, MAINT, NOLB */
+const char *srv_origin_str(enum srv_origin o);
+
+/*
+ * Rebuild the backend's pool of usable servers and the algorithm state after
+ * any change to its servers (state, weight, add, del). Caller holds be->lock.
+ * Calls the registered change hooks (XDP tier) after the rebuild.
+ */
+void backend_recalc(struct proxy *be);
+
+/* Hooks run after every backend_recalc (the XDP tier registers one). */
+typedef void (*backend_change_fn)(struct proxy *be, void *arg);
+void model_set_change_hook(backend_change_fn fn, void *arg);
+
+const char *px_mode_str(enum px_mode m);
+
+#endif
