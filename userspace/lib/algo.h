@@ -90,4 +90,42 @@ int lb_maglev_build(const struct lb_maglev_entry *ents, int n, uint32_t *table, 
  */
 int lb_rr_slots(const uint32_t *weights, int n, uint32_t *slots, int max);
 
+/* Stable Maglev key of a server: s->hash_key, or the hash of its name when that is 0. */
+uint32_t lb_server_key(const struct server *s);
+/*
+ * Build the Maglev table of a pool exactly as the L7 tier does for hash-type
+ * consistent: one entry per pool server, in pool order, keyed by
+ * lb_server_key() and weighted by s->weight. table[slot] indexes pool->srv[].
+ * The XDP tier uses it so that both tiers send a key to the same server.
+ */
+int lb_pool_maglev(const struct lb_pool *pool, uint32_t *table, uint32_t size);
+
+/* ---- Internals shared by the algorithm implementations (algo*.c). ---- */
+
+extern const struct lb_algo_ops lb_algo_roundrobin, lb_algo_static_rr, lb_algo_leastconn,
+	lb_algo_first, lb_algo_source, lb_algo_uri, lb_algo_url_param, lb_algo_hdr, lb_algo_random;
+
+/* The server has a maxconn and has reached it. */
+bool lb_srv_full(const struct server *s);
+/* Connections per unit of weight: true when a is less loaded than b. */
+bool lb_srv_less_loaded(const struct server *a, int wa, const struct server *b, int wb);
+/*
+ * Last resort of every pick: `avoid` when it is in the pool and not full,
+ * else NULL with errno EAGAIN.
+ */
+struct server *lb_pick_avoided(const struct lb_pool *pool, struct server *avoid);
+/* The first pool server that is neither full nor `avoid`, then lb_pick_avoided(). */
+struct server *lb_pick_scan(const struct lb_pool *pool, struct server *avoid);
+
+/*
+ * Smooth weighted round-robin over a snapshot of the pool, used by
+ * `roundrobin` and as the fallback of the hash algorithms. lb_swrr_new()
+ * carries the current weights of the servers still present over from `old`
+ * (which it does not free); NULL with errno on failure.
+ */
+struct lb_swrr;
+struct lb_swrr *lb_swrr_new(const struct lb_swrr *old, const struct lb_pool *pool);
+struct server *lb_swrr_pick(struct lb_swrr *st, struct server *avoid);
+void lb_swrr_free(struct lb_swrr *st);
+
 #endif

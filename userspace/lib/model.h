@@ -117,6 +117,11 @@ struct server {
 	char *cookie;
 	struct srv_check_cfg check;
 	struct cfg_loc loc;
+	bool ssl;         /* `ssl`: TLS to the server (L7 tier) */
+	bool verify_none; /* `verify none`: do not check the server's certificate */
+	char *ca_file;    /* `ca-file`: CAs to verify the server with */
+	char *crt;        /* `crt`: client certificate */
+	char *sni;        /* `sni`: server name sent, as written (a sample expression) */
 
 	/* Runtime state; written by the control loop under be->lock. */
 	enum srv_admin admin;
@@ -160,6 +165,11 @@ struct bind {
 	char *crt;
 	char *name; /* the bind argument as written */
 	struct cfg_loc loc;
+	char *label;      /* `name` option, for stats */
+	bool transparent; /* `transparent`: IP_TRANSPARENT on the socket */
+	bool v4v6;        /* `v4v6`: IPv6 socket that also accepts IPv4 */
+	bool v6only;      /* `v6only` */
+	char *alpn;       /* `alpn h2,http/1.1` as written */
 	int fd;   /* listening socket, -1 until opened */
 };
 
@@ -203,6 +213,9 @@ struct px_rule {
 	void *compiled;
 };
 
+/* One per status HAProxy lets `errorfile` replace (17 of them), with room. */
+#define PX_MAX_ERRORFILES 20
+
 struct errorfile {
 	int status;
 	char *path;
@@ -231,6 +244,8 @@ struct log_target {
 	char *facility;
 	char *level;
 	char *format; /* "raw", "rfc3164", ... */
+	char *minlevel; /* messages below are raised to it; NULL = none */
+	int len;        /* `len N`: maximum line length, 0 = default (1024) */
 };
 
 /* frontend, backend, listen or defaults. */
@@ -270,8 +285,10 @@ struct proxy {
 	int algo_len;    /* `uri len N` */
 	int algo_depth;  /* `uri depth N` */
 	bool algo_whole; /* `uri whole` */
+	int algo_draws;  /* `random(N)`: servers drawn per pick; 0 = default (2) */
 	enum hash_type hash_type;
 	char *hash_fn; /* sdbm (default), djb2, wt6, crc32 */
+	bool hash_avalanche; /* `hash-type ... avalanche` */
 	struct list_head servers;
 	int nservers;
 	struct server *defsrv; /* default-server template */
@@ -283,7 +300,7 @@ struct proxy {
 	enum fwd_mode fwd;       /* xlb-forward */
 	struct sockaddr_storage source; /* `source ADDR`: SNAT address for fullnat; family 0 = auto */
 
-	struct errorfile errorfiles[8];
+	struct errorfile errorfiles[PX_MAX_ERRORFILES];
 	int nerrorfiles;
 
 	/* runtime */
@@ -297,6 +314,15 @@ struct proxy {
 	uint64_t http_rsp[6]; /* 1xx..5xx, other */
 	uint64_t no_srv;      /* requests/connections for which no server was usable */
 	uint64_t last_change;
+	/* config-only settings kept for the L7 tier */
+	struct model *m;             /* the model the proxy belongs to (ids of added servers) */
+	char *description;           /* `description` */
+	char *log_format;            /* `log-format`, as written */
+	char *unique_id_format;      /* `unique-id-format`, as written */
+	char *cookie_name;           /* `cookie NAME ...`: persistence cookie; NULL = none */
+	char **cookie_args;          /* the options after the name, NULL-terminated */
+	struct cfg_loc default_backend_loc; /* where `default_backend` was, for errors */
+
 	void *l7;   /* owned by the L7 tier */
 	void *xdp;  /* owned by lbd/maps.c: XDP state for this proxy (NULL when not served by XDP) */
 	char *xdp_reason; /* why this frontend is not served by XDP, for `lbctl status` */
@@ -325,6 +351,9 @@ struct global {
 	char *ca_base, *crt_base;
 	char *ssl_bind_ciphers, *ssl_bind_ciphersuites, *ssl_bind_options;
 	char *ssl_server_ciphers, *ssl_server_options;
+	char *ssl_server_ciphersuites;
+	char *ssl_dh_param_file; /* `ssl-dh-param-file` */
+	int tune_ssl_dh_param;   /* `tune.ssl.default-dh-param`, 0 = library default */
 	int tune_bufsize;   /* default 16384 */
 	int tune_maxhdr;    /* default 101 */
 	int spread_checks;  /* percent */
@@ -373,6 +402,8 @@ int backend_del_server(struct proxy *be, struct server *s);
 struct server *backend_find_server(struct proxy *be, const char *name);
 /* "backend/server" lookup; NULL with errno ENOENT. */
 struct server *model_find_server(const struct model *m, const char *be_slash_srv);
+/* Free a condition (the L7 tier frees cond->compiled first). */
+void cond_free(struct cond *c);
 
 /* True when the server may receive new traffic (ready, up, weight > 0). */
 bool server_usable(const struct server *s);

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Listening sockets of the frontends. Every worker watches every listener;
+ * accept() is non-blocking so the loser of a race just sees EAGAIN. On
+ * reload, a bind whose address did not change keeps its socket.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "cfg.h"
+#include "lbd.h"
+#include "log.h"
+
+static int addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
+	}
+	return 0;
+}
+
+static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)ss;
+
+		inet_ntop(AF_INET, &s->sin_addr, ip, sizeof(ip));
+		port = ntohs(s->sin_port);
+		snprintf(buf, len, "%s:%d", ip, port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const void *)ss;
+
+		inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof(ip));
+		port = ntohs(s->sin6_port);
+		snprintf(buf, len, "[%s]:%d", ip, port);
+	} else {
+		snprintf(buf, len, "?");
+	}
+}
+
+static int open_one(struct bind *b, int backlog, char **err)
+{
+	int fd, one = 1;
+	char where[80];
+
+	if (b->inherited_fd >= 0) {
+		int fl = fcntl(b->inherited_fd, F_GETFL);
+
+		if (fl < 0)
+			return cfg_err(err, "%s:%d: bind '%s': fd %d is not open", b->loc.file,
+				       b->loc.line, b->name, b->inherited_fd);
+		fcntl(b->inherited_fd, F_SETFL, fl | O_NONBLOCK);
+		fcntl(b->inherited_fd, F_SETFD, FD_CLOEXEC);
+		return b->inherited_fd;
+	}
+	addr_str(&b->addr, where, sizeof(where));
+	fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return cfg_err(err, "%s:%d: bind '%s': socket: %s", b->loc.file, b->loc.line,
+			       where, strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&b->addr, b->addrlen) < 0 || listen(fd, backlog) < 0) {
+		int e = errno;
+
+		close(fd);
+		return cfg_err(err, "%s:%d: cannot bind %s for '%s': %s", b->loc.file, b->loc.line,
+			       where, b->fe ? b->fe->name : "?", strerror(e));
+	}
+	return fd;
+}
+
+/*
+ * Open the listeners of model m. Sockets of the current listeners whose
+ * address is unchanged are taken over; the rest of the old ones are closed
+ * by the caller after the swap (listeners_close_unused).
+ */
+int listeners_open(struct lbd *d, struct model *m, char **err)
+{
+	struct listener *ls = NULL;
+	struct proxy *px;
+	struct bind *b;
+	int n = 0, cap = 0;
+
+	list_for_each(px, &m->proxies, list) {
+		if (!(px->cap & PX_CAP_FE) || px->disabled)
+			continue;
+		list_for_each(b, &px->binds, list) {
+			int fd = -1, i, backlog;
+
+			if (b->proto != BIND_TCP)
+				continue; /* UDP VIPs are served by the XDP tier only */
+			if (px->xdp)
+				continue; /* served in the kernel: no socket on the VIP */
+			for (i = 0; i < d->nlisteners; i++) {
+				if (d->listeners[i].fd >= 0 &&
+				    addr_equal(&d->listeners[i].bind->addr, &b->addr) &&
+				    b->inherited_fd < 0) {
+					fd = d->listeners[i].fd;
+					d->listeners[i].fd = -1; /* taken over */
+					break;
+				}
+			}
+			backlog = px->maxconn > 0 ? px->maxconn : 1024;
+			if (backlog < 128)
+				backlog = 128;
+			if (fd < 0)
+				fd = open_one(b, backlog, err);
+			if (fd < 0)
+				goto fail;
+			if (n == cap) {
+				struct listener *t;
+
+				cap = cap ? cap * 2 : 8;
+				t = realloc(ls, cap * sizeof(*ls));
+				if (!t) {
+					close(fd);
+					cfg_err(err, "out of memory");
+					goto fail;
+				}
+				ls = t;
+			}
+			b->fd = fd;
+			ls[n].bind = b;
+			ls[n].fe = px;
+			ls[n].fd = fd;
+			ls[n].paused = false;
+			n++;
+		}
+	}
+	/*
+	 * Workers still watch the old listeners until they wake up and attach
+	 * to the new ones: the old array and the sockets not taken over are
+	 * kept until listeners_gc() sees every worker caught up.
+	 */
+	listeners_gc(d, true);
+	d->old_listeners = d->listeners;
+	d->nold_listeners = d->nlisteners;
+	d->listeners = ls;
+	d->nlisteners = n;
+	d->listeners_gen++;
+	return 0;
+fail:
+	/* Give taken-over sockets back to the old listeners. */
+	for (int j = 0; j < n; j++) {
+		int given = 0;
+
+		for (int i = 0; i < d->nlisteners; i++) {
+			if (d->listeners[i].fd < 0 &&
+			    addr_equal(&d->listeners[i].bind->addr, &ls[j].bind->addr)) {
+				d->listeners[i].fd = ls[j].fd;
+				given = 1;
+				break;
+			}
+		}
+		if (!given && ls[j].bind->inherited_fd < 0)
+			close(ls[j].fd);
+	}
+	free(ls);
+	return -1;
+}
+
+void listeners_close_all(struct lbd *d)
+{
+	listeners_gc(d, true);
+	for (int i = 0; i < d->nlisteners; i++) {
+		if (d->listeners[i].fd >= 0)
+			close(d->listeners[i].fd);
+		d->listeners[i].fd = -1;
+	}
+}
+
+void listeners_gc(struct lbd *d, bool force)
+{
+	if (!d->old_listeners)
+		return;
+	if (!force) {
+		for (int i = 0; i < d->nworkers; i++)
+			if (__atomic_load_n(&d->workers[i].pending_listeners_gen, __ATOMIC_ACQUIRE) !=
+			    d->listeners_gen)
+				return;
+	}
+	for (int i = 0; i < d->nold_listeners; i++)
+		if (d->old_listeners[i].fd >= 0)
+			close(d->old_listeners[i].fd);
+	free(d->old_listeners);
+	d->old_listeners = NULL;
+	d->nold_listeners = 0;
+}

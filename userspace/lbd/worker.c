@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Worker threads: one libev loop each. Every worker watches every listener
+ * and serves the connections it accepts until they close. The control loop
+ * talks to workers only through their ev_async (stop, resume accepting,
+ * retry queued connections, pick up new listeners after a reload).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "algo.h"
+#include "lbd.h"
+#include "log.h"
+
+pthread_mutex_t lbd_listeners_lock = PTHREAD_MUTEX_INITIALIZER;
+conn_accept_fn http_accept_hook;
+
+static struct listener *lio_listener(struct ev_io *io)
+{
+	return io->data;
+}
+
+static void accept_cb(struct ev_loop *loop, struct ev_io *io, int revents)
+{
+	struct worker *w = ev_userdata(loop);
+	struct listener *l = lio_listener(io);
+	struct proxy *fe = l->fe;
+	int budget = 64;
+
+	while (budget-- > 0) {
+		struct sockaddr_storage src;
+		socklen_t slen = sizeof(src);
+		int cur, cfd, maxconn;
+
+		if (w->stopping)
+			return;
+		maxconn = fe->maxconn > 0 ? fe->maxconn : lbd.m->global.maxconn;
+		cur = __atomic_load_n(&fe->cur_conns, __ATOMIC_RELAXED);
+		if (maxconn > 0 && cur >= maxconn) {
+			/* Leave the excess in the kernel backlog until a slot frees. */
+			ev_io_stop(loop, io);
+			l->paused = true;
+			return;
+		}
+		cfd = accept4(io->fd, (struct sockaddr *)&src, &slen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				lb_warn("accept on '%s': %s", fe->name, strerror(errno));
+			return;
+		}
+		__atomic_add_fetch(&fe->cur_conns, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&fe->cum_conns, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&lbd.cum_conns, 1, __ATOMIC_RELAXED);
+		if (fe->mode == PX_MODE_HTTP && http_accept_hook)
+			http_accept_hook(w, l, cfd, &src);
+		else
+			tcp_conn_accept(w, l, cfd, &src);
+	}
+}
+
+static void worker_attach_listeners(struct worker *w)
+{
+	int i;
+
+	for (i = 0; i < w->nlio; i++)
+		ev_io_stop(w->loop, &w->lio[i]);
+	free(w->lio);
+	w->lio = NULL;
+	w->nlio = 0;
+	if (w->stopping)
+		return;
+	pthread_mutex_lock(&lbd_listeners_lock);
+	w->lio = calloc(lbd.nlisteners ? lbd.nlisteners : 1, sizeof(*w->lio));
+	if (w->lio) {
+		for (i = 0; i < lbd.nlisteners; i++) {
+			ev_io_init(&w->lio[i], accept_cb, lbd.listeners[i].fd, EV_READ);
+			w->lio[i].data = &lbd.listeners[i];
+			ev_io_start(w->loop, &w->lio[i]);
+		}
+		w->nlio = lbd.nlisteners;
+	}
+	w->pending_listeners_gen = lbd.listeners_gen;
+	pthread_mutex_unlock(&lbd_listeners_lock);
+}
+
+static void wake_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+	struct worker *w = ev_userdata(loop);
+	int i;
+
+	if (w->hard_stop) {
+		tcp_conn_close_all(w);
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	if (w->stopping) {
+		for (i = 0; i < w->nlio; i++)
+			ev_io_stop(loop, &w->lio[i]);
+		if (w->nconns == 0) {
+			ev_break(loop, EVBREAK_ALL);
+			return;
+		}
+	} else if (w->pending_listeners_gen != lbd.listeners_gen) {
+		worker_attach_listeners(w);
+	} else {
+		/* Resume paused listeners whose frontend is below maxconn again. */
+		for (i = 0; i < w->nlio; i++) {
+			struct listener *l = w->lio[i].data;
+			int maxconn = l->fe->maxconn > 0 ? l->fe->maxconn : lbd.m->global.maxconn;
+
+			if (!ev_is_active(&w->lio[i]) &&
+			    __atomic_load_n(&l->fe->cur_conns, __ATOMIC_RELAXED) < maxconn) {
+				l->paused = false;
+				ev_io_start(loop, &w->lio[i]);
+			}
+		}
+	}
+	tcp_queue_retry(w);
+}
+
+static void housekeeping_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = ev_userdata(loop);
+
+	if (w->stopping && w->nconns == 0)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	char name[16];
+
+	snprintf(name, sizeof(name), "lbd-w%d", w->id);
+	pthread_setname_np(pthread_self(), name);
+	worker_attach_listeners(w);
+	ev_run(w->loop, 0);
+	return NULL;
+}
+
+int workers_start(struct lbd *d, int n)
+{
+	int i;
+
+	if (n <= 0)
+		n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (n <= 0)
+		n = 1;
+	if (n > LBD_MAX_WORKERS)
+		n = LBD_MAX_WORKERS;
+	for (i = 0; i < n; i++) {
+		struct worker *w = &d->workers[i];
+
+		memset(w, 0, sizeof(*w));
+		w->id = i;
+		w->loop = ev_loop_new(EVFLAG_AUTO);
+		if (!w->loop)
+			return -ENOMEM;
+		ev_set_userdata(w->loop, w);
+		list_init(&w->conns);
+		list_init(&w->queue);
+		ev_async_init(&w->wake, wake_cb);
+		ev_async_start(w->loop, &w->wake);
+		ev_timer_init(&w->idle_check, housekeeping_cb, 0.1, 0.1);
+		ev_timer_start(w->loop, &w->idle_check);
+		ev_unref(w->loop); /* housekeeping does not keep the loop alive */
+		w->pending_listeners_gen = -1;
+	}
+	d->nworkers = n;
+	for (i = 0; i < n; i++) {
+		if (pthread_create(&d->workers[i].thread, NULL, worker_main, &d->workers[i]))
+			return -errno;
+	}
+	return 0;
+}
+
+void workers_wake_all(struct lbd *d)
+{
+	for (int i = 0; i < d->nworkers; i++)
+		ev_async_send(d->workers[i].loop, &d->workers[i].wake);
+}
+
+void workers_soft_stop(struct lbd *d)
+{
+	for (int i = 0; i < d->nworkers; i++)
+		__atomic_store_n(&d->workers[i].stopping, true, __ATOMIC_RELEASE);
+	workers_wake_all(d);
+}
+
+void workers_hard_stop(struct lbd *d)
+{
+	for (int i = 0; i < d->nworkers; i++) {
+		__atomic_store_n(&d->workers[i].stopping, true, __ATOMIC_RELEASE);
+		__atomic_store_n(&d->workers[i].hard_stop, true, __ATOMIC_RELEASE);
+	}
+	workers_wake_all(d);
+}
+
+void workers_join(struct lbd *d)
+{
+	for (int i = 0; i < d->nworkers; i++) {
+		pthread_join(d->workers[i].thread, NULL);
+		ev_loop_destroy(d->workers[i].loop);
+		free(d->workers[i].lio);
+	}
+	d->nworkers = 0;
+}
+
+int workers_total_conns(struct lbd *d)
+{
+	int n = 0;
+
+	for (int i = 0; i < d->nworkers; i++)
+		n += __atomic_load_n(&d->workers[i].nconns, __ATOMIC_RELAXED);
+	return n;
+}
+
+void worker_conn_closed(struct worker *w, struct proxy *fe)
+{
+	int cur = __atomic_sub_fetch(&fe->cur_conns, 1, __ATOMIC_RELAXED);
+	int maxconn = fe->maxconn > 0 ? fe->maxconn : lbd.m->global.maxconn;
+
+	/* Only the transition below the limit needs to wake paused listeners. */
+	if (cur == maxconn - 1) {
+		for (int i = 0; i < lbd.nworkers; i++)
+			ev_async_send(lbd.workers[i].loop, &lbd.workers[i].wake);
+	}
+	if (w->stopping && w->nconns == 0)
+		ev_async_send(w->loop, &w->wake);
+}
+
+void lbd_release_server(struct server *s)
+{
+	struct proxy *be = s->be;
+	int queued = 0;
+
+	if (be)
+		queued = __atomic_load_n(&s->queued, __ATOMIC_RELAXED);
+	lb_release(s);
+	if (queued > 0)
+		workers_wake_all(&lbd);
+}
