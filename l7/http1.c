@@ -19,15 +19,15 @@
 
 /* Scan flags (struct h1_msg.scan_flags). */
 #define SF_STARTED 0x1 /* a byte of the start line was seen (empty lines before it skipped) */
-#define SF_CR 0x2      /* the previous byte was a CR */
-#define SF_INLINE 0x4  /* the current line has content */
-#define SF_LINE1 0x8   /* the start line was checked */
+#define SF_CR 0x2 /* the previous byte was a CR */
+#define SF_INLINE 0x4 /* the current line has content */
+#define SF_LINE1 0x8 /* the start line was checked */
 
 /* Character classes, one bit each, indexed by byte value. */
 #define C_TCHAR 0x01 /* token character (RFC 9110 section 5.6.2) */
-#define C_FVAL 0x02  /* allowed in a field value or reason phrase: HTAB, SP, VCHAR, obs-text */
-#define C_HOST 0x04  /* reg-name characters: unreserved, sub-delims, '%' (RFC 3986) */
-#define C_URI 0x08   /* allowed in a request target: VCHAR except '#' */
+#define C_FVAL 0x02 /* allowed in a field value or reason phrase: HTAB, SP, VCHAR, obs-text */
+#define C_HOST 0x04 /* reg-name characters: unreserved, sub-delims, '%' (RFC 3986) */
+#define C_URI 0x08 /* allowed in a request target: VCHAR except '#' */
 #define C_HEX 0x10
 #define C_DIGIT 0x20
 
@@ -113,9 +113,9 @@ static int fail(struct h1_msg *m, int status, const char *why, size_t pos)
 /* --- methods --- */
 
 static const char *const method_names[] = {
-	[H1_M_GET] = "GET",         [H1_M_HEAD] = "HEAD",       [H1_M_POST] = "POST",
-	[H1_M_PUT] = "PUT",         [H1_M_DELETE] = "DELETE",   [H1_M_CONNECT] = "CONNECT",
-	[H1_M_OPTIONS] = "OPTIONS", [H1_M_TRACE] = "TRACE",     [H1_M_PATCH] = "PATCH",
+	[H1_M_GET] = "GET",	    [H1_M_HEAD] = "HEAD",     [H1_M_POST] = "POST",
+	[H1_M_PUT] = "PUT",	    [H1_M_DELETE] = "DELETE", [H1_M_CONNECT] = "CONNECT",
+	[H1_M_OPTIONS] = "OPTIONS", [H1_M_TRACE] = "TRACE",   [H1_M_PATCH] = "PATCH",
 };
 
 const char *h1_method_name(enum h1_method m)
@@ -186,8 +186,7 @@ static bool valid_hostport(const char *s, size_t n, bool need_port, bool allow_e
 
 	if (n && s[0] == '[') {
 		for (i = 1; i < n && s[i] != ']'; i++)
-			if (!is_c(s[i], C_HEX) && s[i] != ':' && s[i] != '.' &&
-			    !is_c(s[i], C_HOST))
+			if (!is_c(s[i], C_HEX) && s[i] != ':' && s[i] != '.' && !is_c(s[i], C_HOST))
 				return false;
 		if (i == n || i == 1)
 			return false;
@@ -264,7 +263,8 @@ static int parse_request_line(struct h1_msg *m, const char *buf, const char *ls,
 	t = ++q;
 	while (q < le && *q != ' ') {
 		if (!is_c(*q, C_URI))
-			return fail(m, 400, "invalid character in request target", (size_t)(q - buf));
+			return fail(m, 400, "invalid character in request target",
+				    (size_t)(q - buf));
 		q++;
 	}
 	if (q == t)
@@ -455,8 +455,8 @@ struct framing {
 	uint64_t cl;
 	unsigned int te_hdrs;
 	unsigned int n_chunked; /* "chunked" codings seen */
-	unsigned int n_other;   /* other codings seen */
-	bool last_chunked;      /* the latest coding seen is "chunked" */
+	unsigned int n_other; /* other codings seen */
+	bool last_chunked; /* the latest coding seen is "chunked" */
 };
 
 /* One Content-Length value: a comma list of equal decimal numbers. */
@@ -608,12 +608,29 @@ static size_t host_norm_len(const char *s, size_t n, unsigned int dflt_port)
 	return n;
 }
 
-/* The target's authority names the same host and port as the Host header. */
+/* Length of the host part of "host[:port]" (an IP literal keeps its brackets). */
+static size_t host_part_len(const char *s, size_t n)
+{
+	const char *e = n && s[0] == '[' ? memchr(s, ']', n) : memchr(s, ':', n);
+
+	if (!e)
+		return n;
+	return (size_t)(e - s) + (s[0] == '[');
+}
+
+/*
+ * The target's authority names the same host and port as the Host header,
+ * ignoring case, an empty port and the scheme's default port. For CONNECT,
+ * a Host without a port only has to name the same host.
+ */
 static bool authority_matches_host(const struct h1_msg *m, const char *host, size_t host_len)
 {
 	unsigned int dflt = 0;
 	size_t a, h;
 
+	if (m->target_form == H1_TGT_AUTHORITY && host_part_len(host, host_len) == host_len)
+		return ieq2(m->authority, host_part_len(m->authority, m->authority_len), host,
+			    host_len);
 	if (m->target_form == H1_TGT_ABSOLUTE) {
 		size_t slen = (size_t)(m->authority - 3 - m->target);
 
@@ -724,7 +741,8 @@ static int analyse(struct h1_msg *m, const char *buf)
 			return fail(m, 400, "several Host headers", (size_t)(host->name - buf));
 		if (host) {
 			m->flags |= H1_F_HAS_HOST;
-			if (host->value_len && !valid_hostport(host->value, host->value_len, false, false))
+			if (host->value_len &&
+			    !valid_hostport(host->value, host->value_len, false, false))
 				return fail(m, 400, "invalid Host", (size_t)(host->value - buf));
 			m->host = host->value;
 			m->host_len = host->value_len;
@@ -876,12 +894,12 @@ bool h1_value_has_token(const char *value, size_t len, const char *tok)
 	return false;
 }
 
-bool h1_iter_next(const struct h1_msg *m, const char *name, struct h1_iter *it,
-		  const char **elem, size_t *elem_len)
+bool h1_iter_next(const struct h1_msg *m, const char *name, struct h1_iter *it, const char **elem,
+		  size_t *elem_len)
 {
 	for (;;) {
-		if (it->hdr && h1_list_next(&it->p, it->hdr->value + it->hdr->value_len, elem,
-					    elem_len))
+		if (it->hdr &&
+		    h1_list_next(&it->p, it->hdr->value + it->hdr->value_len, elem, elem_len))
 			return true;
 		it->hdr = h1_find_hdr(m, name, it->hdr);
 		if (!it->hdr)
@@ -904,18 +922,18 @@ bool h1_msg_has_token(const struct h1_msg *m, const char *name, const char *tok)
 
 enum {
 	CK_SIZE0 = 0, /* first hex digit of a chunk size */
-	CK_SIZE,      /* more hex digits */
-	CK_SIZE_WS,   /* whitespace after the size */
-	CK_EXT,       /* chunk extensions, skipped up to the CR */
-	CK_SIZE_LF,   /* LF closing the size line */
-	CK_DATA,      /* payload */
-	CK_DATA_CR,   /* CR after the payload */
-	CK_DATA_LF,   /* LF after the payload */
+	CK_SIZE, /* more hex digits */
+	CK_SIZE_WS, /* whitespace after the size */
+	CK_EXT, /* chunk extensions, skipped up to the CR */
+	CK_SIZE_LF, /* LF closing the size line */
+	CK_DATA, /* payload */
+	CK_DATA_CR, /* CR after the payload */
+	CK_DATA_LF, /* LF after the payload */
 	CK_TRL_START, /* start of a trailer line, or CR of the final CRLF */
-	CK_TRL_NAME,  /* trailer field name */
+	CK_TRL_NAME, /* trailer field name */
 	CK_TRL_VALUE, /* trailer field value */
-	CK_TRL_LF,    /* LF closing a trailer line */
-	CK_FINAL_LF,  /* LF of the final CRLF */
+	CK_TRL_LF, /* LF closing a trailer line */
+	CK_FINAL_LF, /* LF of the final CRLF */
 	CK_DONE,
 	CK_ERROR,
 };
@@ -1084,68 +1102,78 @@ int h1_chunk_feed(struct h1_chunk *st, const char *buf, size_t len, size_t *cons
 
 /* --- building heads --- */
 
+/* Reason phrases of RFC 9110 section 15 (and a few common extensions). */
+static const struct {
+	uint16_t code;
+	const char *text;
+} status_texts[] = {
+	{ 100, "Continue" },
+	{ 101, "Switching Protocols" },
+	{ 102, "Processing" },
+	{ 103, "Early Hints" },
+	{ 200, "OK" },
+	{ 201, "Created" },
+	{ 202, "Accepted" },
+	{ 203, "Non-Authoritative Information" },
+	{ 204, "No Content" },
+	{ 205, "Reset Content" },
+	{ 206, "Partial Content" },
+	{ 207, "Multi-Status" },
+	{ 208, "Already Reported" },
+	{ 226, "IM Used" },
+	{ 300, "Multiple Choices" },
+	{ 301, "Moved Permanently" },
+	{ 302, "Found" },
+	{ 303, "See Other" },
+	{ 304, "Not Modified" },
+	{ 305, "Use Proxy" },
+	{ 307, "Temporary Redirect" },
+	{ 308, "Permanent Redirect" },
+	{ 400, "Bad Request" },
+	{ 401, "Unauthorized" },
+	{ 402, "Payment Required" },
+	{ 403, "Forbidden" },
+	{ 404, "Not Found" },
+	{ 405, "Method Not Allowed" },
+	{ 406, "Not Acceptable" },
+	{ 407, "Proxy Authentication Required" },
+	{ 408, "Request Timeout" },
+	{ 409, "Conflict" },
+	{ 410, "Gone" },
+	{ 411, "Length Required" },
+	{ 412, "Precondition Failed" },
+	{ 413, "Content Too Large" },
+	{ 414, "URI Too Long" },
+	{ 415, "Unsupported Media Type" },
+	{ 416, "Range Not Satisfiable" },
+	{ 417, "Expectation Failed" },
+	{ 421, "Misdirected Request" },
+	{ 422, "Unprocessable Content" },
+	{ 425, "Too Early" },
+	{ 426, "Upgrade Required" },
+	{ 428, "Precondition Required" },
+	{ 429, "Too Many Requests" },
+	{ 431, "Request Header Fields Too Large" },
+	{ 451, "Unavailable For Legal Reasons" },
+	{ 500, "Internal Server Error" },
+	{ 501, "Not Implemented" },
+	{ 502, "Bad Gateway" },
+	{ 503, "Service Unavailable" },
+	{ 504, "Gateway Timeout" },
+	{ 505, "HTTP Version Not Supported" },
+	{ 507, "Insufficient Storage" },
+	{ 508, "Loop Detected" },
+	{ 511, "Network Authentication Required" },
+};
+
 const char *h1_status_text(unsigned int status)
 {
-	switch (status) {
-	case 100: return "Continue";
-	case 101: return "Switching Protocols";
-	case 102: return "Processing";
-	case 103: return "Early Hints";
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 203: return "Non-Authoritative Information";
-	case 204: return "No Content";
-	case 205: return "Reset Content";
-	case 206: return "Partial Content";
-	case 207: return "Multi-Status";
-	case 208: return "Already Reported";
-	case 226: return "IM Used";
-	case 300: return "Multiple Choices";
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 303: return "See Other";
-	case 304: return "Not Modified";
-	case 305: return "Use Proxy";
-	case 307: return "Temporary Redirect";
-	case 308: return "Permanent Redirect";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 402: return "Payment Required";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 406: return "Not Acceptable";
-	case 407: return "Proxy Authentication Required";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 410: return "Gone";
-	case 411: return "Length Required";
-	case 412: return "Precondition Failed";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 415: return "Unsupported Media Type";
-	case 416: return "Range Not Satisfiable";
-	case 417: return "Expectation Failed";
-	case 421: return "Misdirected Request";
-	case 422: return "Unprocessable Content";
-	case 425: return "Too Early";
-	case 426: return "Upgrade Required";
-	case 428: return "Precondition Required";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 451: return "Unavailable For Legal Reasons";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	case 507: return "Insufficient Storage";
-	case 508: return "Loop Detected";
-	case 511: return "Network Authentication Required";
-	default: return "Unknown";
-	}
+	size_t i;
+
+	for (i = 0; i < sizeof(status_texts) / sizeof(status_texts[0]); i++)
+		if (status_texts[i].code == status)
+			return status_texts[i].text;
+	return "Unknown";
 }
 
 void h1_out_init(struct h1_out *o, char *buf, size_t size)

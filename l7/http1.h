@@ -37,7 +37,7 @@
 
 /* Return values of h1_parse(); a complete head returns its length (> 0). */
 #define H1_NEED_MORE 0 /* the head is not complete yet: read more and call again */
-#define H1_ERROR (-1)  /* invalid: answer msg->err_status, then close */
+#define H1_ERROR (-1) /* invalid: answer msg->err_status, then close */
 
 /* Methods the proxy treats specially or logs by name; anything else is H1_M_OTHER. */
 enum h1_method {
@@ -56,36 +56,36 @@ enum h1_method {
 /* Shape of the request target (RFC 9112 section 3.2). */
 enum h1_target_form {
 	H1_TGT_ORIGIN = 0, /* "/path?query" */
-	H1_TGT_ABSOLUTE,   /* "http://authority/path?query" */
-	H1_TGT_AUTHORITY,  /* "host:port", CONNECT only */
-	H1_TGT_ASTERISK,   /* "*", OPTIONS only */
+	H1_TGT_ABSOLUTE, /* "http://authority/path?query" */
+	H1_TGT_AUTHORITY, /* "host:port", CONNECT only */
+	H1_TGT_ASTERISK, /* "*", OPTIONS only */
 };
 
 /* How the body of a message is delimited (RFC 9112 section 6.3). */
 enum h1_body {
 	H1_BODY_NONE = 0, /* no body: the next message starts right after the head */
-	H1_BODY_CL,       /* content_length bytes (possibly 0) */
-	H1_BODY_CHUNKED,  /* chunked: feed the bytes to struct h1_chunk */
-	H1_BODY_CLOSE,    /* responses only: everything until the server closes */
+	H1_BODY_CL, /* content_length bytes (possibly 0) */
+	H1_BODY_CHUNKED, /* chunked: feed the bytes to struct h1_chunk */
+	H1_BODY_CLOSE, /* responses only: everything until the server closes */
 };
 
 /* Message flags (struct h1_msg.flags). */
-#define H1_F_KEEP_ALIVE 0x0001  /* the connection may carry another message after this one */
-#define H1_F_UPGRADE 0x0002     /* "Connection: upgrade" and an Upgrade header (HTTP/1.1) */
-#define H1_F_EXPECT_100 0x0004  /* "Expect: 100-continue" in an HTTP/1.1 request */
+#define H1_F_KEEP_ALIVE 0x0001 /* the connection may carry another message after this one */
+#define H1_F_UPGRADE 0x0002 /* "Connection: upgrade" and an Upgrade header (HTTP/1.1) */
+#define H1_F_EXPECT_100 0x0004 /* "Expect: 100-continue" in an HTTP/1.1 request */
 #define H1_F_CL_TE_CONFLICT 0x0008 /* both Content-Length and Transfer-Encoding: TE won */
-#define H1_F_CONN_CLOSE 0x0010  /* a Connection header holds "close" */
-#define H1_F_CONN_KA 0x0020     /* a Connection header holds "keep-alive" */
+#define H1_F_CONN_CLOSE 0x0010 /* a Connection header holds "close" */
+#define H1_F_CONN_KA 0x0020 /* a Connection header holds "keep-alive" */
 #define H1_F_CONN_UPGRADE 0x0040 /* a Connection header holds "upgrade" */
-#define H1_F_HAS_CL 0x0080      /* at least one Content-Length header */
-#define H1_F_HAS_TE 0x0100      /* at least one Transfer-Encoding header */
-#define H1_F_HAS_HOST 0x0200    /* a Host header (msg->host may also come from the target) */
-#define H1_F_BARE_LF 0x0400     /* some line ended in LF alone: rebuild the head, never relay it */
-#define H1_F_TUNNEL 0x0800      /* response: 101 or 2xx to CONNECT, bytes after the head are a tunnel */
+#define H1_F_HAS_CL 0x0080 /* at least one Content-Length header */
+#define H1_F_HAS_TE 0x0100 /* at least one Transfer-Encoding header */
+#define H1_F_HAS_HOST 0x0200 /* a Host header (msg->host may also come from the target) */
+#define H1_F_BARE_LF 0x0400 /* some line ended in LF alone: rebuild the head, never relay it */
+#define H1_F_TUNNEL 0x0800 /* response: 101 or 2xx to CONNECT, bytes after the head are a tunnel */
 
 /* One header line; name and value point into the caller's buffer. */
 struct h1_hdr {
-	const char *name;  /* as received (case kept) */
+	const char *name; /* as received (case kept) */
 	const char *value; /* optional whitespace before and after removed */
 	uint32_t name_len;
 	uint32_t value_len;
@@ -98,20 +98,20 @@ struct h1_hdr {
  */
 struct h1_msg {
 	/* settings */
-	struct h1_hdr *hdrs;        /* caller's array of maxhdr entries */
-	uint32_t maxhdr;            /* more header lines than this: error */
-	size_t bufsize;             /* longer heads: error */
-	bool response;              /* parse a status line instead of a request line */
-	enum h1_method req_method;  /* responses: method of the request they answer */
+	struct h1_hdr *hdrs; /* caller's array of maxhdr entries */
+	uint32_t maxhdr; /* more header lines than this: error */
+	size_t bufsize; /* longer heads: error */
+	bool response; /* parse a status line instead of a request line */
+	enum h1_method req_method; /* responses: method of the request they answer */
 
 	/* scan state, private: where the head end search stopped */
-	size_t scan_pos;    /* next byte to look at */
-	size_t skip;        /* bytes of empty lines before the request line */
+	size_t scan_pos; /* next byte to look at */
+	size_t skip; /* bytes of empty lines before the request line */
 	uint8_t scan_flags; /* private */
-	int state;          /* private: 0 scanning, 1 done, -1 failed */
+	int state; /* private: 0 scanning, 1 done, -1 failed */
 
 	/* result: start line */
-	size_t head_len;     /* bytes from the buffer start to the end of the empty line */
+	size_t head_len; /* bytes from the buffer start to the end of the empty line */
 	unsigned int version; /* 10 or 11 */
 	enum h1_method method;
 	const char *method_str; /* the method token as received */
@@ -124,7 +124,7 @@ struct h1_msg {
 	const char *path; /* origin- and absolute-form: path and query ("" if absent) */
 	size_t path_len;
 	unsigned int status; /* responses: 100..599 */
-	const char *reason;  /* responses: reason phrase, may be empty */
+	const char *reason; /* responses: reason phrase, may be empty */
 	size_t reason_len;
 
 	/* result: headers and what they mean */
@@ -132,16 +132,20 @@ struct h1_msg {
 	uint32_t flags; /* H1_F_* */
 	enum h1_body body;
 	uint64_t content_length; /* H1_BODY_CL only */
-	const char *host;        /* Host header value, or the target's authority; NULL if none */
+	const char *host; /* Host header value, or the target's authority; NULL if none */
 	size_t host_len;
 
 	/* failure: what to answer and why */
-	int err_status;  /* 400, 422 (requests) or 502 (responses) */
+	int err_status; /* 400, 422 (requests) or 502 (responses) */
 	const char *err; /* static text for logs */
-	size_t err_pos;  /* offset of the offending byte or line */
+	size_t err_pos; /* offset of the offending byte or line */
 };
 
-/* Prepare msg to parse a request head. hdrs holds maxhdr entries; 0 selects the defaults. */
+/*
+ * Prepare msg to parse a request head. hdrs holds maxhdr entries; maxhdr 0
+ * means H1_DEFAULT_MAXHDR (hdrs must then hold that many), bufsize 0 means
+ * H1_DEFAULT_BUFSIZE (values above INT32_MAX are capped).
+ */
 void h1_msg_init_req(struct h1_msg *msg, struct h1_hdr *hdrs, uint32_t maxhdr, size_t bufsize);
 
 /*
@@ -203,17 +207,20 @@ bool h1_value_has_token(const char *value, size_t len, const char *tok);
 /* Cursor over the list elements of every header with one name, in order. */
 struct h1_iter {
 	const struct h1_hdr *hdr; /* header being walked, NULL before the first */
-	const char *p;            /* cursor inside hdr->value */
+	const char *p; /* cursor inside hdr->value */
 };
 
-#define H1_ITER_INIT { NULL, NULL }
+#define H1_ITER_INIT       \
+	{                  \
+		NULL, NULL \
+	}
 
 /*
  * Next list element of all headers named name (for instance every token of
  * every Connection header). Returns false at the end.
  */
-bool h1_iter_next(const struct h1_msg *msg, const char *name, struct h1_iter *it,
-		  const char **elem, size_t *elem_len);
+bool h1_iter_next(const struct h1_msg *msg, const char *name, struct h1_iter *it, const char **elem,
+		  size_t *elem_len);
 
 /* Some header named name holds tok as a list element (case-insensitive). */
 bool h1_msg_has_token(const struct h1_msg *msg, const char *name, const char *tok);
@@ -222,14 +229,14 @@ bool h1_msg_has_token(const struct h1_msg *msg, const char *name, const char *to
 
 /* Decoder state for one chunked body; zero it with h1_chunk_init(). */
 struct h1_chunk {
-	uint8_t state;         /* private */
-	uint8_t ndigits;       /* hex digits of the current chunk-size so far */
-	uint32_t line_len;     /* bytes of the current size or trailer line */
-	uint64_t remain;       /* payload bytes left in the current chunk (or its size while read) */
-	uint64_t total;        /* payload bytes seen so far */
+	uint8_t state; /* private */
+	uint8_t ndigits; /* hex digits of the current chunk-size so far */
+	uint32_t line_len; /* bytes of the current size or trailer line */
+	uint64_t remain; /* payload bytes left in the current chunk (or its size while read) */
+	uint64_t total; /* payload bytes seen so far */
 	uint32_t trailers_len; /* bytes of the trailer section so far */
-	uint32_t ntrailers;    /* trailer lines so far */
-	const char *err;       /* static text for logs after an error */
+	uint32_t ntrailers; /* trailer lines so far */
+	const char *err; /* static text for logs after an error */
 };
 
 void h1_chunk_init(struct h1_chunk *st);

@@ -52,18 +52,17 @@ t_cleanup() {
 }
 trap t_cleanup EXIT
 
-# A free TCP port on 127.0.0.1 from a per-test base, so parallel runs rarely collide.
-T_PORT_BASE=$((20000 + ($$ * 37) % 9000))
+# A free TCP port on 127.0.0.1 from a per-test base, so parallel runs rarely
+# collide. The counter lives in a file: t_port runs in $(...) subshells.
+echo $((20000 + ($$ * 37) % 9000)) >"$T_TMP/.port"
 t_port() {
 	local p
-	while :; do
-		p=$T_PORT_BASE
-		T_PORT_BASE=$((T_PORT_BASE + 1))
-		if ! (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
-			echo "$p"
-			return
-		fi
+	p=$(cat "$T_TMP/.port")
+	while (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null; do
+		p=$((p + 1))
 	done
+	echo $((p + 1)) >"$T_TMP/.port"
+	echo "$p"
 }
 
 # wait_port ADDR PORT [TIMEOUT_S]: wait until something listens

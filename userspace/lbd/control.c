@@ -4,8 +4,10 @@
  * reload. A reload builds a complete new model; on any error the running one
  * keeps serving. On success, servers that still exist keep their state and
  * counters, servers added at run time (API, etcd) are carried over,
- * unchanged listeners keep their sockets, and open connections finish on the
- * old generation, which is freed once no connection is left.
+ * unchanged listeners and stats sockets keep their sockets, health checks
+ * restart on the new servers with their counters, and open connections
+ * finish on the old generation, which is freed once none of its frontends
+ * has a connection left.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,25 +15,73 @@
 #include <string.h>
 
 #include "algo.h"
+#include "api.h"
 #include "cfg.h"
 #include "control.h"
+#include "health.h"
 #include "log.h"
 #include "tlog.h"
 
-/* Old generations waiting for their connections to finish. */
-static struct model *retired[64];
+int (*control_xdp_reload)(struct lbd *d, struct model *nm, char **err);
+
+/* An old generation waiting for its connections to finish. */
+struct retired {
+	struct model *m;
+	int listeners_gen; /* workers attached to this generation's successor */
+	int idle_ticks;    /* consecutive timer ticks without a connection */
+};
+
+#define MAX_RETIRED 64
+static struct retired retired[MAX_RETIRED];
 static int nretired;
 static ev_timer retire_timer;
+static bool started;
+
+/* Open connections of a generation: what its frontends count (queued ones included). */
+static int model_conns(struct model *m)
+{
+	struct proxy *px;
+	int n = 0;
+
+	list_for_each(px, &m->proxies, list)
+		if (px->cap & PX_CAP_FE)
+			n += __atomic_load_n(&px->cur_conns, __ATOMIC_RELAXED);
+	return n;
+}
+
+static bool workers_caught_up(struct lbd *d, int gen)
+{
+	for (int i = 0; i < d->nworkers; i++)
+		if (__atomic_load_n(&d->workers[i].pending_listeners_gen, __ATOMIC_ACQUIRE) < gen)
+			return false;
+	return true;
+}
 
 static void retire_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	int i = 0;
+
 	listeners_gc(&lbd, false);
-	if (nretired == 0 || workers_total_conns(&lbd) != 0)
-		return;
-	/* No connection of any generation is open: the old ones can go. */
-	for (int i = 0; i < nretired; i++)
-		model_free(retired[i]);
-	nretired = 0;
+	while (i < nretired) {
+		struct retired *r = &retired[i];
+
+		/*
+		 * Free a generation once no worker can accept on its listeners
+		 * and none of its connections is left, seen on two ticks in a row
+		 * (a worker that just closed the last one may still be returning
+		 * from the frontend's counters).
+		 */
+		if (workers_caught_up(&lbd, r->listeners_gen) && model_conns(r->m) == 0)
+			r->idle_ticks++;
+		else
+			r->idle_ticks = 0;
+		if (r->idle_ticks < 2) {
+			i++;
+			continue;
+		}
+		model_free(r->m);
+		retired[i] = retired[--nretired];
+	}
 }
 
 int control_pre_listen(struct lbd *d, char **err)
@@ -54,15 +104,29 @@ int control_start(struct lbd *d, char **err)
 	ev_timer_init(&retire_timer, retire_cb, 1.0, 1.0);
 	ev_timer_start(d->loop, &retire_timer);
 	ev_unref(d->loop);
+	if (api_start(d, err) < 0)
+		return -1;
+	if (health_start(d) < 0) {
+		cfg_err(err, "cannot start the health checks");
+		return -1;
+	}
+	started = true;
 	return 0;
 }
 
 void control_stop(struct lbd *d)
 {
+	if (!started)
+		return;
+	api_stop();
+	health_stop();
 }
 
 void control_exit(struct lbd *d)
 {
+	health_stop();
+	api_exit();
+	started = false;
 }
 
 /* Copy the run-time state of a server that survives a reload. */
@@ -70,10 +134,12 @@ static void carry_server_state(struct server *to, const struct server *from)
 {
 	to->id = from->id;
 	to->admin = from->admin;
-	to->chk_state = from->chk_state;
+	/* A server whose check is gone from the config is no longer held down by it. */
+	to->chk_state = to->check.enabled ? from->chk_state : SRV_CHK_UP;
 	to->chk_disabled = from->chk_disabled;
 	if (from->weight != from->iweight)
 		to->weight = from->weight; /* set at run time: keep it */
+	to->max_conns_seen = from->max_conns_seen;
 	to->total_conns = from->total_conns;
 	to->bytes_in = from->bytes_in;
 	to->bytes_out = from->bytes_out;
@@ -99,18 +165,20 @@ static void carry_dynamic_server(struct proxy *be, const struct server *from)
 	s->weight = from->weight;
 	s->iweight = from->iweight;
 	s->maxconn = from->maxconn;
+	s->minconn = from->minconn;
 	s->backup = from->backup;
 	s->check = from->check;
 	s->origin = from->origin;
 	s->origin_key = from->origin_key ? strdup(from->origin_key) : NULL;
 	carry_server_state(s, from);
+	s->chk_state = from->chk_state;
 	if (backend_add_server(be, s) < 0)
 		server_put(s);
 }
 
 static void carry_state(struct model *nm, struct model *om)
 {
-	struct proxy *obe, *nbe;
+	struct proxy *obe, *nbe, *ofe, *nfe;
 	struct server *os, *ns;
 	uint32_t max_id = nm->next_srv_id;
 
@@ -121,6 +189,7 @@ static void carry_state(struct model *nm, struct model *om)
 		if (!nbe)
 			continue;
 		pthread_mutex_lock(&obe->lock);
+		pthread_mutex_lock(&nbe->lock);
 		list_for_each(os, &obe->servers, list) {
 			if (os->removed)
 				continue;
@@ -132,14 +201,49 @@ static void carry_state(struct model *nm, struct model *om)
 			if (os->id >= max_id)
 				max_id = os->id + 1;
 		}
-		pthread_mutex_unlock(&obe->lock);
-		pthread_mutex_lock(&nbe->lock);
 		backend_recalc(nbe);
 		pthread_mutex_unlock(&nbe->lock);
+		pthread_mutex_unlock(&obe->lock);
+	}
+	/* Frontend counters continue across reloads, as the stats of a running process. */
+	list_for_each(ofe, &om->proxies, list) {
+		if (!(ofe->cap & PX_CAP_FE))
+			continue;
+		nfe = model_find_proxy(nm, ofe->name, PX_CAP_FE);
+		if (!nfe)
+			continue;
+		nfe->cum_conns = __atomic_load_n(&ofe->cum_conns, __ATOMIC_RELAXED);
+		nfe->bytes_in = __atomic_load_n(&ofe->bytes_in, __ATOMIC_RELAXED);
+		nfe->bytes_out = __atomic_load_n(&ofe->bytes_out, __ATOMIC_RELAXED);
 	}
 	if (om->next_srv_id > max_id)
 		max_id = om->next_srv_id;
 	nm->next_srv_id = max_id;
+}
+
+/* Without the XDP tier's hook, say why each frontend of the new model stays in userspace. */
+static void mark_tiers(struct model *m)
+{
+	struct proxy *px;
+
+	list_for_each(px, &m->proxies, list) {
+		if (!(px->cap & PX_CAP_FE) || px->xdp || px->xdp_reason)
+			continue;
+		px->xdp_reason = strdup(m->global.xdp_ifaces ?
+						"bind address not on an attached interface" :
+						"no XDP interface attached");
+	}
+}
+
+static int reload_fail(char *err, char **errp)
+{
+	lb_err("reload rejected, the running configuration keeps serving:\n%s",
+	       err ? err : "error");
+	if (errp)
+		*errp = err;
+	else
+		free(err);
+	return -1;
 }
 
 int control_reload(struct lbd *d, char **errp)
@@ -149,34 +253,46 @@ int control_reload(struct lbd *d, char **errp)
 
 	lb_notice("reloading configuration");
 	nm = cfg_load(d->cfg_files, d->ncfg_files, &err);
-	if (!nm) {
-		lb_err("reload rejected, the running configuration keeps serving:\n%s",
-		       err ? err : "error");
-		if (errp)
-			*errp = err;
-		else
-			free(err);
-		return -1;
+	if (!nm)
+		return reload_fail(err, errp);
+	if (nretired >= MAX_RETIRED) {
+		model_free(nm);
+		return reload_fail(strdup("too many reloads with connections still open on old "
+					  "generations; retry when they finish"),
+				   errp);
 	}
 	carry_state(nm, om);
+	if (control_xdp_reload) {
+		if (control_xdp_reload(d, nm, &err) < 0) {
+			model_free(nm);
+			return reload_fail(err, errp);
+		}
+	}
+	mark_tiers(nm);
+	if (started && api_prepare(nm, &err) < 0) {
+		model_free(nm);
+		return reload_fail(err, errp);
+	}
 	pthread_mutex_lock(&lbd_listeners_lock);
 	if (listeners_open(d, nm, &err) < 0) {
 		pthread_mutex_unlock(&lbd_listeners_lock);
-		lb_err("reload rejected, the running configuration keeps serving: %s",
-		       err ? err : "error");
-		if (errp)
-			*errp = err;
-		else
-			free(err);
+		if (started)
+			api_abort();
 		model_free(nm);
-		return -1;
+		return reload_fail(err, errp);
 	}
 	d->m = nm;
 	tlog_set_global(&nm->global);
 	pthread_mutex_unlock(&lbd_listeners_lock);
 	workers_wake_all(d);
-	if (nretired < (int)(sizeof(retired) / sizeof(retired[0])))
-		retired[nretired++] = om;
+	if (started) {
+		api_commit(nm);
+		health_reload(d);
+	}
+	retired[nretired].m = om;
+	retired[nretired].listeners_gen = d->listeners_gen;
+	retired[nretired].idle_ticks = 0;
+	nretired++;
 	lb_notice("configuration reloaded");
 	return 0;
 }

@@ -24,4 +24,12 @@ void control_exit(struct lbd *d);
  */
 int control_reload(struct lbd *d, char **err);
 
+/*
+ * The XDP tier's part of a reload, set by lbd/maps.c (NULL without it):
+ * called with the new model before its listeners are opened, to mark the
+ * frontends it serves (px->xdp, px->xdp_reason). -1 with *err rejects the
+ * reload. Frontends it leaves unmarked get the default reason.
+ */
+extern int (*control_xdp_reload)(struct lbd *d, struct model *nm, char **err);
+
 #endif

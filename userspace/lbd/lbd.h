@@ -70,6 +70,8 @@ uint64_t now_ms(void);
 /* listener.c */
 int listeners_open(struct lbd *d, struct model *m, char **err);
 void listeners_close_all(struct lbd *d);
+/* Soft stop: refuse new connections, keep the fds until exit. */
+void listeners_shutdown(struct lbd *d);
 /* Free the previous listeners once every worker attached to the new ones. */
 void listeners_gc(struct lbd *d, bool force);
 

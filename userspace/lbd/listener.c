@@ -206,3 +206,15 @@ void listeners_gc(struct lbd *d, bool force)
 	d->old_listeners = NULL;
 	d->nold_listeners = 0;
 }
+
+/*
+ * Soft stop: stop listening. shutdown() on a listening socket makes the
+ * kernel refuse new connections at once (RST) while the fd stays valid for
+ * the workers that may still watch it; it is closed at exit.
+ */
+void listeners_shutdown(struct lbd *d)
+{
+	for (int i = 0; i < d->nlisteners; i++)
+		if (d->listeners[i].fd >= 0)
+			shutdown(d->listeners[i].fd, SHUT_RDWR);
+}

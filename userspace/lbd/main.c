@@ -28,18 +28,8 @@
 #include "tlog.h"
 #include "version.h"
 
-struct lbd lbd;
-
 static ev_signal sig_term, sig_int, sig_usr1, sig_hup;
 static ev_timer stop_timer;
-
-uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void usage(FILE *f)
 {
@@ -73,6 +63,7 @@ static void soft_stop(struct ev_loop *loop)
 	control_stop(&lbd);
 	pthread_mutex_lock(&lbd_listeners_lock);
 	workers_soft_stop(&lbd);
+	listeners_shutdown(&lbd);
 	pthread_mutex_unlock(&lbd_listeners_lock);
 	ev_timer_init(&stop_timer, stop_check_cb, 0.05, 0.05);
 	ev_timer_start(loop, &stop_timer);

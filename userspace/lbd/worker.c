@@ -237,12 +237,8 @@ void worker_conn_closed(struct worker *w, struct proxy *fe)
 
 void lbd_release_server(struct server *s)
 {
-	struct proxy *be = s->be;
-	int queued = 0;
-
-	if (be)
-		queued = __atomic_load_n(&s->queued, __ATOMIC_RELAXED);
 	lb_release(s);
-	if (queued > 0)
+	/* A slot freed: workers with queued connections try again. */
+	if (tcp_queued_total() > 0)
 		workers_wake_all(&lbd);
 }

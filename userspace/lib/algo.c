@@ -13,8 +13,10 @@
 
 /* In the order `lbd -h` and the docs list them. */
 const struct lb_algo_ops *const lb_algos[] = {
-	&lb_algo_roundrobin, &lb_algo_static_rr, &lb_algo_leastconn, &lb_algo_first,
-	&lb_algo_source,     &lb_algo_uri,       &lb_algo_url_param, &lb_algo_hdr,
+	&lb_algo_roundrobin, &lb_algo_static_rr,
+	&lb_algo_leastconn,  &lb_algo_first,
+	&lb_algo_source,     &lb_algo_uri,
+	&lb_algo_url_param,  &lb_algo_hdr,
 	&lb_algo_random,     NULL,
 };
 
@@ -108,9 +110,9 @@ struct server *lb_pick(struct proxy *be, const struct lb_req *req, struct server
 		cur = __atomic_add_fetch(&s->cur_conns, 1, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&s->total_conns, 1, __ATOMIC_RELAXED);
 		seen = __atomic_load_n(&s->max_conns_seen, __ATOMIC_RELAXED);
-		while (cur > seen && !__atomic_compare_exchange_n(&s->max_conns_seen, &seen, cur,
-								  true, __ATOMIC_RELAXED,
-								  __ATOMIC_RELAXED))
+		while (cur > seen &&
+		       !__atomic_compare_exchange_n(&s->max_conns_seen, &seen, cur, true,
+						    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			;
 		server_get(s);
 	}
@@ -228,22 +230,21 @@ uint32_t lb_server_key(const struct server *s)
 
 int lb_pool_maglev(const struct lb_pool *pool, uint32_t *table, uint32_t size)
 {
-	struct lb_maglev_entry stackents[64], *ents = stackents;
+	struct lb_maglev_entry *ents;
 	int i, ret;
 
 	if (!pool || !table)
 		return -EINVAL;
-	if (pool->n > (int)(sizeof(stackents) / sizeof(stackents[0]))) {
-		ents = calloc(pool->n, sizeof(*ents));
-		if (!ents)
-			return -ENOMEM;
-	}
+	if (pool->n <= 0)
+		return -ENOENT;
+	ents = calloc(pool->n, sizeof(*ents));
+	if (!ents)
+		return -ENOMEM;
 	for (i = 0; i < pool->n; i++) {
 		ents[i].key = lb_server_key(pool->srv[i]);
 		ents[i].weight = pool->srv[i]->weight > 0 ? pool->srv[i]->weight : 0;
 	}
 	ret = lb_maglev_build(ents, pool->n, table, size);
-	if (ents != stackents)
-		free(ents);
+	free(ents);
 	return ret;
 }

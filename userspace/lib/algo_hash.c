@@ -36,7 +36,7 @@ struct hash_state {
 	int n;
 	uint64_t tot;
 	struct server **srv;
-	uint64_t *cum;   /* cum[i] = sum of weights of servers 0..i (map-based) */
+	uint64_t *cum; /* cum[i] = sum of weights of servers 0..i (map-based) */
 	uint32_t *table; /* Maglev table (consistent), NULL for map-based */
 };
 

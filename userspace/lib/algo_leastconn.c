@@ -50,7 +50,8 @@ static struct server *lc_pick(struct proxy *be, const struct lb_req *req, struct
 		i = (st->last + k) % st->n;
 		if (st->srv[i] == avoid || lb_srv_full(st->srv[i]))
 			continue;
-		if (best < 0 || lb_srv_less_loaded(st->srv[i], st->w[i], st->srv[best], st->w[best]))
+		if (best < 0 ||
+		    lb_srv_less_loaded(st->srv[i], st->w[i], st->srv[best], st->w[best]))
 			best = i;
 	}
 	if (best < 0)

@@ -65,7 +65,8 @@ static int rnd_rebuild(struct proxy *be)
 	int n = be->pool ? be->pool->n : 0;
 	int i;
 
-	st = calloc(1, sizeof(*st) + n * (sizeof(uint64_t) + sizeof(struct server *) + sizeof(int)));
+	st = calloc(1,
+		    sizeof(*st) + n * (sizeof(uint64_t) + sizeof(struct server *) + sizeof(int)));
 	if (st) {
 		st->cum = (uint64_t *)(st + 1);
 		st->srv = (struct server **)(st->cum + n);
@@ -116,7 +117,8 @@ static struct server *rnd_pick(struct proxy *be, const struct lb_req *req, struc
 		if (st->srv[i] == avoid || lb_srv_full(st->srv[i]))
 			continue;
 		d++;
-		if (best < 0 || lb_srv_less_loaded(st->srv[i], st->w[i], st->srv[best], st->w[best]))
+		if (best < 0 ||
+		    lb_srv_less_loaded(st->srv[i], st->w[i], st->srv[best], st->w[best]))
 			best = i;
 	}
 	if (best >= 0)

@@ -21,8 +21,8 @@
 struct lb_swrr {
 	int n;
 	struct server **srv; /* snapshot of the pool at the last rebuild */
-	int *w;              /* weights of that snapshot */
-	int64_t *cur;        /* current weights */
+	int *w; /* weights of that snapshot */
+	int64_t *cur; /* current weights */
 };
 
 void lb_swrr_free(struct lb_swrr *st)

@@ -14,7 +14,7 @@
 #include "algo.h"
 
 /* Slot array cap: sums of weights above it are cut to a prefix (shares stay within a slot). */
-#define STATIC_RR_MAX_SLOTS (1 << 18)
+#define STATIC_RR_MAX_SLOTS (1 << 16)
 
 struct static_rr {
 	int n;

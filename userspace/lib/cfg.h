@@ -30,6 +30,7 @@ struct cfg_ctx {
 	struct proxy *defproxy; /* the last defaults section: what new proxies inherit */
 	const char *file;      /* interned */
 	int line;
+	bool no;               /* the line started with "no" (`no option X`, `no log`) */
 };
 
 /*
@@ -81,5 +82,46 @@ int cfg_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len, i
 		   char **err);
 /* Format the err message (asprintf). Always returns -1. */
 int cfg_err(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Report a warning for the current line ("file:line: " is prepended). */
+void cfg_warn(struct cfg_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * Check that args[first..nargs) holds between min and max words (max < 0: no
+ * limit). Errors read "'KW': expected WHAT, got nothing" or "'KW': expected
+ * WHAT, got extra argument 'X'". Returns 0 or -1.
+ */
+int cfg_nargs(const char *kw, char **args, int nargs, int first, int min, int max, const char *what,
+	      char **err);
+/* Decimal integer within [min, max]; -1 when not a number or out of range. */
+int cfg_parse_int(const char *s, long long min, long long max, long long *out);
+/* Words joined with single spaces (malloc'd), NULL on ENOMEM. */
+char *cfg_join(char *const *args, int nargs);
+/* A NULL-terminated malloc'd copy of n words; NULL on ENOMEM. */
+char **cfg_dup_words(char *const *args, int nargs);
+void cfg_free_words(char **words);
+/*
+ * Split "words... [if|unless COND...]": *nbefore gets the number of words
+ * before `if`/`unless`, *cond the condition (NULL when there is none).
+ * -1 with *err on `if` without a condition or ENOMEM.
+ */
+int cfg_split_cond(const char *kw, char **args, int nargs, int *nbefore, struct cond **cond,
+		   char **err);
+/*
+ * `log global` | `log TARGET [len N] [format F] FACILITY [LEVEL [MINLEVEL]]`
+ * (args[0] is "log"). Appends to `logs`; `log global` sets *log_global
+ * (proxies only: log_global NULL refuses it).
+ */
+int cfg_parse_log(char **args, int nargs, struct list_head *logs, bool *log_global, char **err);
+/* "global", "defaults", "frontend", "backend", "listen" */
+const char *cfg_section_name(unsigned section);
+
+/* Messages other than errors: `.notice`, `.warning`, `.diag` and parser warnings. */
+enum cfg_msg_level {
+	CFG_MSG_DIAG = 0, /* only shown in diagnostic mode */
+	CFG_MSG_NOTICE,
+	CFG_MSG_WARNING,
+};
+/* msg is "file:line: text". The default handler prints notices and warnings to stderr. */
+typedef void (*cfg_msg_fn)(enum cfg_msg_level level, const char *msg, void *arg);
+void cfg_set_msg_handler(cfg_msg_fn fn, void *arg);
 
 #endif

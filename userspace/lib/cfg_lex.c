@@ -37,10 +37,10 @@ static int lex_err(char **err, const char *fmt, ...)
 /* ---- Words of a line ---- */
 
 struct lex {
-	char *cur;       /* the word being built */
+	char *cur; /* the word being built */
 	size_t len, cap; /* of cur */
-	bool started;    /* a word is open (even an empty one: "") */
-	char **words;    /* finished words, NULL-terminated */
+	bool started; /* a word is open (even an empty one: "") */
+	char **words; /* finished words, NULL-terminated */
 	int n, wcap;
 };
 
@@ -142,15 +142,17 @@ static int lex_env(struct lex *lx, const char *line, const char *p, bool quoted,
 	}
 	name = q;
 	if (!is_name_first(*q))
-		return lex_err(err, "forbidden first character in environment variable name at column %d",
-			       (int)(q - line) + 1);
+		return lex_err(
+			err, "forbidden first character in environment variable name at column %d",
+			(int)(q - line) + 1);
 	while (is_name_char(*q))
 		q++;
 	nlen = q - name;
 	if (brace) {
 		close = strchr(q, '}');
 		if (!close)
-			return lex_err(err, "unmatched brace in environment variable name at column %d",
+			return lex_err(err,
+				       "unmatched brace in environment variable name at column %d",
 				       (int)(p - line) + 1);
 		if (*q == '-') {
 			def = q + 1;
@@ -158,9 +160,10 @@ static int lex_env(struct lex *lx, const char *line, const char *p, bool quoted,
 		} else if (!strncmp(q, "[*]}", 4)) {
 			star = true;
 		} else if (*q != '}') {
-			return lex_err(err,
-				       "unknown ${} syntax at column %d: expected '}', '-default}' or '[*]}' after the variable name, got '%c'",
-				       (int)(q - line) + 1, *q);
+			return lex_err(
+				err,
+				"unknown ${} syntax at column %d: expected '}', '-default}' or '[*]}' after the variable name, got '%c'",
+				(int)(q - line) + 1, *q);
 		}
 		q = close + 1;
 	}
@@ -228,9 +231,10 @@ static int lex_escape(struct lex *lx, const char *line, const char *p, char **er
 		hi = hexval(p[2]);
 		lo = hi < 0 ? -1 : hexval(p[3]);
 		if (hi < 0 || lo < 0)
-			return lex_err(err,
-				       "truncated or invalid hexadecimal sequence at column %d: expected '\\xHH'",
-				       (int)(p - line) + 1);
+			return lex_err(
+				err,
+				"truncated or invalid hexadecimal sequence at column %d: expected '\\xHH'",
+				(int)(p - line) + 1);
 		if (!hi && !lo)
 			return lex_err(err, "'\\x00' (a NUL byte) is not allowed at column %d",
 				       (int)(p - line) + 1);
@@ -445,8 +449,8 @@ static int ev_pred(struct ev *e, const char *name, char **args, int nargs, const
 		const char *name;
 		int nargs;
 	} preds[] = {
-		{ "defined", 1 },	  { "feature", 1 },	   { "streq", 2 },
-		{ "strneq", 2 },	  { "version_atleast", 1 }, { "version_before", 1 },
+		{ "defined", 1 }, { "feature", 1 },	    { "streq", 2 },
+		{ "strneq", 2 },  { "version_atleast", 1 }, { "version_before", 1 },
 	};
 	long want[4], have[4];
 	size_t i;
@@ -456,9 +460,10 @@ static int ev_pred(struct ev *e, const char *name, char **args, int nargs, const
 			break;
 	}
 	if (i == sizeof(preds) / sizeof(preds[0]))
-		return lex_err(e->err,
-			       "unknown predicate '%s' in conditional expression at column %d (known: defined, feature, streq, strneq, version_atleast, version_before)",
-			       name, (int)(at - e->s) + 1);
+		return lex_err(
+			e->err,
+			"unknown predicate '%s' in conditional expression at column %d (known: defined, feature, streq, strneq, version_atleast, version_before)",
+			name, (int)(at - e->s) + 1);
 	if (nargs != preds[i].nargs)
 		return lex_err(e->err, "predicate '%s' expects %d argument%s, got %d", name,
 			       preds[i].nargs, preds[i].nargs > 1 ? "s" : "", nargs);
@@ -639,9 +644,10 @@ int cfg_cond_eval(const char *expr, char **err)
 		return -1;
 	ev_ws(&e);
 	if (*e.p)
-		return lex_err(err,
-			       "unexpected '%s' at the end of conditional expression '%s' (column %d)",
-			       e.p, expr, ev_col(&e));
+		return lex_err(
+			err,
+			"unexpected '%s' at the end of conditional expression '%s' (column %d)",
+			e.p, expr, ev_col(&e));
 	return v;
 }
 
@@ -649,9 +655,9 @@ int cfg_cond_eval(const char *expr, char **err)
 
 enum {
 	C_ACTIVE, /* this branch is taken: lines are processed */
-	C_WAIT,   /* no branch taken yet: a later .elif/.else may be */
-	C_DONE,   /* a branch was taken: the rest is skipped */
-	C_SKIP,   /* the enclosing block is skipped: nothing here is evaluated */
+	C_WAIT, /* no branch taken yet: a later .elif/.else may be */
+	C_DONE, /* a branch was taken: the rest is skipped */
+	C_SKIP, /* the enclosing block is skipped: nothing here is evaluated */
 };
 
 static bool cond_active(const struct cfg_cond *c)

@@ -117,7 +117,7 @@ done:
 struct rr_group {
 	uint64_t w;
 	int first; /* index of the first member in the sorted order */
-	int m;     /* members */
+	int m; /* members */
 	uint64_t k; /* picks so far */
 	int64_t cur;
 };

@@ -206,7 +206,7 @@ struct switch_rule {
 struct px_rule {
 	struct list_head list;
 	char *kw; /* "http-request", "http-response", ... */
-	char **args;
+	char **args; /* the words after kw, up to `if`/`unless`: action first; NULL-terminated */
 	int nargs;
 	struct cond *cond;
 	struct cfg_loc loc;
@@ -354,6 +354,7 @@ struct global {
 	char *ssl_server_ciphersuites;
 	char *ssl_dh_param_file; /* `ssl-dh-param-file` */
 	int tune_ssl_dh_param;   /* `tune.ssl.default-dh-param`, 0 = library default */
+	bool ssl_server_verify_none; /* `ssl-server-verify none`: servers' certificates not checked */
 	int tune_bufsize;   /* default 16384 */
 	int tune_maxhdr;    /* default 101 */
 	int spread_checks;  /* percent */
@@ -381,6 +382,12 @@ struct model *model_new(void);
 void model_free(struct model *m);
 const char *model_intern_file(struct model *m, const char *file);
 
+/*
+ * A new proxy with HAProxy's defaults (mode tcp, retries 3, roundrobin, a
+ * default-server template for backends and defaults). Frontends, backends
+ * and listens are appended to m->proxies; a defaults section (PX_CAP_DEF)
+ * is not in any list.
+ */
 struct proxy *proxy_new(struct model *m, const char *name, unsigned cap);
 void proxy_free(struct proxy *px);
 /* Copy the settings a proxy inherits from a defaults section. */
@@ -392,7 +399,10 @@ struct proxy *model_find_backend(const struct model *m, const char *name);
  * Servers. server_new() gives a server initialised from be->defsrv; it is
  * not yet in the backend. backend_add_server() links it in and recomputes
  * the pool; backend_del_server() unlinks it (marks removed) and drops the
- * model's reference.
+ * model's reference. Both run under be->lock held by the caller, as
+ * backend_recalc(). backend_add_server() gives a server without an id the
+ * model's next one (m->next_srv_id++), a position id and its hash key;
+ * -EEXIST when the backend has a server of that name.
  */
 struct server *server_new(struct proxy *be, const char *name);
 void server_get(struct server *s);

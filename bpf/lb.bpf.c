@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: MIT
+/*
+ * xlb's XDP program: the L4 tier. Packets to a `mode tcp` (or UDP) VIP pick a
+ * server (weighted round-robin slots or a Maglev row), remember the choice
+ * in the flow table, are translated (fullnat or nat) and leave through
+ * XDP_TX or a devmap redirect toward the next hop bpf_fib_lookup found.
+ * Server replies are found in the reverse table and translated back.
+ * Everything else goes to the kernel (XDP_PASS), counted by reason.
+ *
+ * Map layouts: lb_kern_user.h. Docs: doc/xdp.md.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "lb_kern_user.h"
+#include "maps.h"
+#include "parse.h"
+#include "nat.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Load-time settings (set by lbd before loading; a change reloads the program). */
+const volatile __u32 snat_probes = 8; /* fullnat source ports tried per new flow */
+const volatile __u32 pick_tries = 4; /* rr slots tried when a slot's server is unusable */
+const volatile __u64 touch_ns = 1000000000; /* TCP flows refresh last_seen at most this often */
+
+#define XLB_PICK_TRIES_MAX 16
+
+static __always_inline bool xlb_srv_pickable(const struct xlb_server *s, __u8 family)
+{
+	return (s->flags & (XLB_SRV_VALID | XLB_SRV_DRAIN)) == XLB_SRV_VALID && s->family == family;
+}
+
+/*
+ * Choose a server for a new flow of backend be_idx. Returns its id, or
+ * XLB_NO_SERVER (*stat says why).
+ */
+static __always_inline __u32 xlb_pick(__u32 be_idx, struct xlb_backend *be, const struct xlb_pkt *p,
+				      __u32 *stat)
+{
+	struct xlb_server *s;
+	__u32 key, *id, i;
+
+	*stat = XLB_STAT_NO_SERVER;
+	if (be->algo == XLB_ALGO_RR) {
+		__u64 n = be->nslots, c;
+
+		if (!n || n > XLB_RR_SLOTS)
+			return XLB_NO_SERVER;
+		c = __sync_fetch_and_add(&be->rr_cursor, 1);
+		for (i = 0; i < XLB_PICK_TRIES_MAX; i++) {
+			if (i >= pick_tries)
+				break;
+			key = be_idx * XLB_RR_SLOTS + (__u32)((c + i) % n);
+			id = bpf_map_lookup_elem(&rr_slots, &key);
+			if (!id)
+				break;
+			s = bpf_map_lookup_elem(&servers, id);
+			if (!s)
+				continue;
+			if (xlb_srv_pickable(s, p->family))
+				return *id;
+			if (s->family && s->family != p->family)
+				*stat = XLB_STAT_FAMILY;
+		}
+		return XLB_NO_SERVER;
+	}
+	if (be->algo == XLB_ALGO_MAGLEV) {
+		if (be->ring >= XLB_MAX_RINGS)
+			return XLB_NO_SERVER;
+		key = be->ring * XLB_MAGLEV_SIZE + xlb_hash_addr(p->t.src) % XLB_MAGLEV_SIZE;
+		id = bpf_map_lookup_elem(&maglev, &key);
+		if (!id)
+			return XLB_NO_SERVER;
+		s = bpf_map_lookup_elem(&servers, id);
+		if (!s)
+			return XLB_NO_SERVER;
+		if (xlb_srv_pickable(s, p->family))
+			return *id;
+		if (s->family && s->family != p->family)
+			*stat = XLB_STAT_FAMILY;
+	}
+	return XLB_NO_SERVER;
+}
+
+/* Key of the reverse entry of a flow: the tuple of the server's replies. */
+static __always_inline void xlb_rev_key(struct xlb_tuple *rk, const struct xlb_tuple *ct,
+					const struct xlb_flow *f)
+{
+	__builtin_memcpy(rk->src, f->srv_addr, 16);
+	rk->sport = f->srv_port;
+	if (f->fwd == XLB_FWD_FULLNAT) {
+		__builtin_memcpy(rk->dst, f->snat_addr, 16);
+		rk->dport = f->snat_port;
+	} else {
+		__builtin_memcpy(rk->dst, ct->src, 16);
+		rk->dport = ct->sport;
+	}
+	rk->proto = ct->proto;
+	rk->pad[0] = rk->pad[1] = rk->pad[2] = 0;
+}
+
+/* A start point for the source port search that spreads clients over the range. */
+static __always_inline __u32 xlb_tuple_hash(const struct xlb_tuple *t)
+{
+	__u32 h = XLB_HASH_SEED;
+
+	h = xlb_hash_step(h, t->src[3]);
+	h = xlb_hash_step(h, t->src[2] ^ t->src[1] ^ t->src[0]);
+	h = xlb_hash_step(h, t->dst[3]);
+	h = xlb_hash_step(h, ((__u32)t->sport << 16) | t->dport);
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	return h;
+}
+
+/*
+ * Insert the reverse entry of a new fullnat flow under a free source port:
+ * probe from a per-tuple start; BPF_NOEXIST makes the claim atomic.
+ * Returns the port (network order) or 0.
+ */
+static __always_inline __be16 xlb_snat_port(struct xlb_tuple *rk, const struct xlb_rev_flow *rv,
+					    const struct xlb_cfg *c, __u32 seed)
+{
+	__u32 lo = XLB_PORT_MIN_DEFAULT, hi = XLB_PORT_MAX_DEFAULT, range, i;
+
+	if (c && c->port_min && c->port_max >= c->port_min) {
+		lo = c->port_min;
+		hi = c->port_max;
+	}
+	range = hi - lo + 1;
+	for (i = 0; i < XLB_SNAT_PROBES_MAX; i++) {
+		if (i >= snat_probes)
+			break;
+		rk->dport = bpf_htons((__u16)(lo + (seed + i) % range));
+		if (!bpf_map_update_elem(&rev_flows, rk, rv, BPF_NOEXIST))
+			return rk->dport;
+	}
+	return 0;
+}
+
+/*
+ * Send a translated packet: rewrite it, then TX/redirect toward the next hop
+ * when the fib lookup succeeded, else hand it to the kernel, which forwards
+ * it by itself (and resolves the missing neighbour).
+ */
+static __always_inline int xlb_emit(struct xdp_md *ctx, struct xlb_pkt *p,
+				    const struct xlb_xlate *x, struct bpf_fib_lookup *fib, int rc)
+{
+	struct ethhdr *eth = p->eth;
+	__u32 oif = fib->ifindex;
+
+	if (xlb_rewrite(ctx, p, x))
+		return XDP_DROP;
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+		break;
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		xlb_count(XLB_STAT_FIB_NO_NEIGH);
+		return XDP_PASS;
+	case BPF_FIB_LKUP_RET_FWD_DISABLED:
+		xlb_count(XLB_STAT_FIB_FWD_OFF);
+		return XDP_PASS;
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		xlb_count(XLB_STAT_FIB_MTU);
+		return XDP_PASS;
+	default:
+		xlb_count(XLB_STAT_FIB_FAIL);
+		return XDP_PASS;
+	}
+	if (oif != ctx->ingress_ifindex && !bpf_map_lookup_elem(&tx_ports, &oif)) {
+		xlb_count(XLB_STAT_NO_TX_PORT);
+		return XDP_PASS;
+	}
+	if (xlb_dec_ttl(ctx, p) || (void *)(eth + 1) > (void *)(long)ctx->data_end)
+		return XDP_DROP;
+	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
+	if (oif == ctx->ingress_ifindex) {
+		xlb_count(XLB_STAT_XDP_TX);
+		return XDP_TX;
+	}
+	xlb_count(XLB_STAT_REDIRECT);
+	return bpf_redirect_map(&tx_ports, oif, 0);
+}
+
+static __always_inline __u64 xlb_udp_timeout(const struct xlb_cfg *c)
+{
+	return c && c->udp_timeout_ns ? c->udp_timeout_ns : XLB_UDP_TIMEOUT_NS;
+}
+
+/* Scratch space for the new-flow path: more than the 512-byte stack allows next to the rest. */
+struct xlb_scratch {
+	struct xlb_flow flow;
+	struct xlb_tuple rkey;
+	struct xlb_rev_flow rev;
+	struct bpf_fib_lookup fib;
+	struct xlb_xlate x;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_scratch);
+} scratch SEC(".maps");
+
+/* Client -> VIP. */
+static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
+				       const struct xlb_vip *vip)
+{
+	struct xlb_vip_stats *vs;
+	struct xlb_srv_stats *ss;
+	struct xlb_backend *be;
+	struct xlb_server *srv = NULL;
+	struct xlb_scratch *sc;
+	struct xlb_flow *f, *nf;
+	struct xlb_cfg *c;
+	__u32 zero = 0, reason = 0, be_idx = vip->be_idx, vip_id = vip->id, srv_id, why;
+	__u64 now;
+	int rc;
+
+	if (vip->flags & XLB_VIP_L7) {
+		xlb_count(XLB_STAT_L7_VIP);
+		return XDP_PASS;
+	}
+	if (p->ttl <= 1) {
+		xlb_count(XLB_STAT_TTL);
+		return XDP_PASS;
+	}
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc)
+		return XDP_PASS;
+	vs = bpf_map_lookup_elem(&vip_stats, &vip_id);
+	c = bpf_map_lookup_elem(&cfg, &zero);
+	now = bpf_ktime_get_ns();
+
+	f = bpf_map_lookup_elem(&flows, &p->t);
+	if (p->t.proto == IPPROTO_TCP) {
+		if ((p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
+			reason = f ? XLB_STAT_REPICK_SYN : XLB_STAT_NEW_FLOW;
+		} else if (!f) {
+			if (p->tcp_flags & TCPF_RST) {
+				xlb_count(XLB_STAT_RST_NO_FLOW);
+				return XDP_DROP;
+			}
+			reason = XLB_STAT_MIDSTREAM;
+		}
+	} else if (!f) {
+		reason = XLB_STAT_NEW_FLOW;
+	} else if (now - f->last_seen > xlb_udp_timeout(c)) {
+		reason = XLB_STAT_REPICK_EXPIRED;
+	}
+	if (!reason) {
+		srv = bpf_map_lookup_elem(&servers, &f->srv_id);
+		if (!srv || !(srv->flags & XLB_SRV_VALID) || srv->cookie != f->srv_cookie)
+			reason = XLB_STAT_REPICK_INVALID;
+	}
+
+	if (!reason) {
+		/* Established: follow the flow entry. */
+		struct xlb_xlate *x = &sc->x;
+
+		srv_id = f->srv_id;
+		__builtin_memcpy(x->daddr, f->srv_addr, 16);
+		x->dport = f->srv_port;
+		if (f->fwd == XLB_FWD_FULLNAT) {
+			__builtin_memcpy(x->saddr, f->snat_addr, 16);
+			x->sport = f->snat_port;
+		} else {
+			__builtin_memcpy(x->saddr, p->t.src, 16);
+			x->sport = p->t.sport;
+		}
+		if (p->t.proto == IPPROTO_UDP || now - f->last_seen >= touch_ns)
+			f->last_seen = now;
+		rc = xlb_fib(ctx, p, x, &sc->fib, 0);
+		goto out;
+	}
+
+	/* New flow, or a re-pick: forget the old reverse entry first. */
+	if (f) {
+		xlb_rev_key(&sc->rkey, &p->t, f);
+		bpf_map_delete_elem(&rev_flows, &sc->rkey);
+	}
+	be = bpf_map_lookup_elem(&backends, &be_idx);
+	srv_id = be ? xlb_pick(be_idx, be, p, &why) : XLB_NO_SERVER;
+	if (srv_id != XLB_NO_SERVER)
+		srv = bpf_map_lookup_elem(&servers, &srv_id);
+	if (!be || !srv) {
+		if (!be)
+			why = XLB_STAT_NO_SERVER;
+		xlb_count(why);
+		if (vs)
+			vs->no_server++;
+		if (f)
+			bpf_map_delete_elem(&flows, &p->t);
+		return XDP_DROP;
+	}
+
+	nf = &sc->flow;
+	__builtin_memcpy(nf->srv_addr, srv->addr, 16);
+	nf->srv_port = srv->port ? srv->port : p->t.dport;
+	nf->srv_id = srv_id;
+	nf->srv_cookie = srv->cookie;
+	nf->last_seen = now;
+	nf->fwd = be->fwd;
+	nf->pad[0] = nf->pad[1] = nf->pad[2] = 0;
+
+	sc->rev.vip_id = vip_id;
+	sc->rev.srv_id = srv_id;
+	sc->rev.pad = 0;
+	__builtin_memcpy(sc->rev.vip_addr, p->t.dst, 16);
+	sc->rev.vip_port = p->t.dport;
+	__builtin_memcpy(sc->rev.client_addr, p->t.src, 16);
+	sc->rev.client_port = p->t.sport;
+
+	__builtin_memcpy(sc->x.daddr, nf->srv_addr, 16);
+	sc->x.dport = nf->srv_port;
+	if (nf->fwd == XLB_FWD_FULLNAT) {
+		__u32 fib_flags = 0;
+
+		/* Source: the backend's `source`, else the global one, else the route's. */
+		__builtin_memset(nf->snat_addr, 0, 16);
+		if (p->family == 4) {
+			__be32 a = be->snat4 ? be->snat4 : (c ? c->snat4 : 0);
+
+			if (a)
+				xlb_v4_mapped(nf->snat_addr, a);
+		} else if (be->snat6[0] | be->snat6[1] | be->snat6[2] | be->snat6[3]) {
+			__builtin_memcpy(nf->snat_addr, be->snat6, 16);
+		} else if (c) {
+			__builtin_memcpy(nf->snat_addr, c->snat6, 16);
+		}
+		if (!(nf->snat_addr[0] | nf->snat_addr[1] | nf->snat_addr[2] | nf->snat_addr[3]))
+			fib_flags = BPF_FIB_LOOKUP_SRC;
+		sc->x.sport = 0;
+		rc = xlb_fib(ctx, p, &sc->x, &sc->fib, fib_flags);
+		if (fib_flags) {
+			if (p->family == 4 && sc->fib.ipv4_src)
+				xlb_v4_mapped(nf->snat_addr, sc->fib.ipv4_src);
+			else if (p->family == 6)
+				__builtin_memcpy(nf->snat_addr, sc->fib.ipv6_src, 16);
+			if (!(nf->snat_addr[0] | nf->snat_addr[1] | nf->snat_addr[2] |
+			      nf->snat_addr[3])) {
+				xlb_count(XLB_STAT_NO_SNAT_ADDR);
+				bpf_map_delete_elem(&flows, &p->t);
+				return XDP_DROP;
+			}
+		}
+		__builtin_memcpy(sc->x.saddr, nf->snat_addr, 16);
+		nf->snat_port = 0;
+		xlb_rev_key(&sc->rkey, &p->t, nf);
+		nf->snat_port = xlb_snat_port(&sc->rkey, &sc->rev, c, xlb_tuple_hash(&p->t));
+		if (!nf->snat_port) {
+			xlb_count(XLB_STAT_SNAT_PORTS);
+			bpf_map_delete_elem(&flows, &p->t);
+			return XDP_DROP;
+		}
+		sc->x.sport = nf->snat_port;
+	} else {
+		__builtin_memset(nf->snat_addr, 0, 16);
+		nf->snat_port = 0;
+		__builtin_memcpy(sc->x.saddr, p->t.src, 16);
+		sc->x.sport = p->t.sport;
+		xlb_rev_key(&sc->rkey, &p->t, nf);
+		bpf_map_update_elem(&rev_flows, &sc->rkey, &sc->rev, BPF_ANY);
+		rc = xlb_fib(ctx, p, &sc->x, &sc->fib, 0);
+	}
+	bpf_map_update_elem(&flows, &p->t, nf, BPF_ANY);
+
+	xlb_count(reason);
+out:
+	xlb_count(XLB_STAT_FWD);
+	if (vs) {
+		vs->new_flows += !!reason;
+		vs->packets++;
+		vs->bytes += p->len;
+	}
+	ss = bpf_map_lookup_elem(&srv_stats, &srv_id);
+	if (ss) {
+		ss->new_flows += !!reason;
+		ss->packets++;
+		ss->bytes += p->len;
+	}
+	return xlb_emit(ctx, p, &sc->x, &sc->fib, rc);
+}
+
+/* Server -> balancer: translate back to VIP -> client. */
+static __always_inline int xlb_reply(struct xdp_md *ctx, struct xlb_pkt *p,
+				     const struct xlb_rev_flow *r)
+{
+	struct xlb_vip_stats *vs;
+	struct xlb_srv_stats *ss;
+	struct xlb_scratch *sc;
+	__u32 zero = 0;
+	int rc;
+
+	if (p->ttl <= 1) {
+		xlb_count(XLB_STAT_TTL);
+		return XDP_PASS;
+	}
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc)
+		return XDP_PASS;
+	__builtin_memcpy(sc->x.saddr, r->vip_addr, 16);
+	__builtin_memcpy(sc->x.daddr, r->client_addr, 16);
+	sc->x.sport = r->vip_port;
+	sc->x.dport = r->client_port;
+	vs = bpf_map_lookup_elem(&vip_stats, &r->vip_id);
+	if (vs) {
+		vs->reply_packets++;
+		vs->reply_bytes += p->len;
+	}
+	ss = bpf_map_lookup_elem(&srv_stats, &r->srv_id);
+	if (ss) {
+		ss->reply_packets++;
+		ss->reply_bytes += p->len;
+	}
+	xlb_count(XLB_STAT_REPLY);
+	rc = xlb_fib(ctx, p, &sc->x, &sc->fib, 0);
+	return xlb_emit(ctx, p, &sc->x, &sc->fib, rc);
+}
+
+SEC("xdp")
+int xlb_lb(struct xdp_md *ctx)
+{
+	struct xlb_pkt p = {};
+	struct xlb_vip_key vk;
+	struct xlb_vip *vip;
+	struct xlb_rev_flow *r;
+	__u32 why;
+
+	xlb_count(XLB_STAT_RX);
+	why = xlb_parse(ctx, &p);
+	if (why) {
+		xlb_count(why);
+		return xlb_parse_verdict(why);
+	}
+
+	__builtin_memcpy(vk.addr, p.t.dst, 16);
+	vk.port = p.t.dport;
+	vk.proto = p.t.proto;
+	vk.pad = 0;
+	vip = bpf_map_lookup_elem(&vips, &vk);
+	if (vip)
+		return xlb_forward(ctx, &p, vip);
+
+	r = bpf_map_lookup_elem(&rev_flows, &p.t);
+	if (r)
+		return xlb_reply(ctx, &p, r);
+
+	xlb_count(XLB_STAT_NON_VIP);
+	return XDP_PASS;
+}

@@ -1,0 +1,2403 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The L7 HTTP/1.1 proxy (see http_proxy.h and doc/http.md).
+ *
+ * One struct hconn per client connection, served by the worker that
+ * accepted it. A connection carries one transaction (struct txn) at a time:
+ * pipelined requests wait in the client buffer until the previous response
+ * is complete, so they are answered in order.
+ *
+ * Buffers: cin holds the request head at its start for the whole
+ * transaction (the fetches and the balancing hashes point into it), then the
+ * body and any pipelined bytes; sin holds what the server sent. Body bytes
+ * are validated (Content-Length count or chunk framing) and then written
+ * straight from cin/sin to the other side, so a body is never stored whole:
+ * reading stops while a buffer is full. Rebuilt heads and the responses the
+ * proxy makes go through sout (to the server) and cout (to the client).
+ *
+ * Server connections (struct sconn) come from a per-worker pool of idle
+ * connections keyed by server, with HAProxy's `http-reuse safe` rule: the
+ * first request of a client connection gets a new server connection, later
+ * ones may reuse an idle one. A request that fails on a reused connection
+ * before any response byte (the server closed it meanwhile) is sent again on
+ * a new connection.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <ev.h>
+
+#include "algo.h"
+#include "cfg.h"
+#include "http1.h"
+#include "http_proxy.h"
+#include "lbd.h"
+#include "log.h"
+#include "tls.h"
+
+/*
+ * lbd's own symbols are weak: l7/ is also linked into the tools and tests,
+ * which have no worker threads.
+ */
+#pragma weak lbd
+#pragma weak http_accept_hook
+#pragma weak worker_conn_closed
+#pragma weak lbd_release_server
+#pragma weak workers_total_conns
+
+#define L7_IDLE_BUCKETS 64     /* hash buckets of the idle server connection pool */
+#define L7_POOL_PER_SRV 32     /* idle connections kept per server and worker */
+#define L7_POOL_IDLE_MS 10000  /* idle server connections close after this (no keep-alive timeout) */
+#define L7_LINGER_MS 1000      /* after a closing response: drain the client this long */
+#define L7_QUEUE_POLL 0.005    /* seconds between server picks while queued */
+#define L7_CIN_EXTRA 8192      /* room for body bytes beyond a maximal head in cin */
+#define L7_HDR_EXTRA 32        /* header slots rules may add beyond tune.http.maxhdr */
+
+/* ---- buffers ---- */
+
+struct buf {
+	char *data;
+	size_t size;
+	size_t rd, wr; /* data[rd..wr) is pending */
+};
+
+static int buf_alloc(struct buf *b, size_t size)
+{
+	b->data = malloc(size);
+	b->size = b->data ? size : 0;
+	b->rd = b->wr = 0;
+	return b->data ? 0 : -ENOMEM;
+}
+
+static size_t buf_len(const struct buf *b)
+{
+	return b->wr - b->rd;
+}
+
+/* Make room for n more bytes at the end of an output buffer (grows it). */
+static int buf_reserve(struct buf *b, size_t n)
+{
+	if (b->rd == b->wr)
+		b->rd = b->wr = 0;
+	if (b->size - b->wr >= n)
+		return 0;
+	if (b->rd) {
+		memmove(b->data, b->data + b->rd, b->wr - b->rd);
+		b->wr -= b->rd;
+		b->rd = 0;
+		if (b->size - b->wr >= n)
+			return 0;
+	}
+	{
+		size_t ns = b->size ? b->size : 4096;
+		char *d;
+
+		while (ns - b->wr < n)
+			ns *= 2;
+		d = realloc(b->data, ns);
+		if (!d)
+			return -ENOMEM;
+		b->data = d;
+		b->size = ns;
+	}
+	return 0;
+}
+
+static int buf_put(struct buf *b, const void *data, size_t len)
+{
+	if (buf_reserve(b, len) < 0)
+		return -ENOMEM;
+	memcpy(b->data + b->wr, data, len);
+	b->wr += len;
+	return 0;
+}
+
+/* ---- per-proxy compiled state ---- */
+
+struct l7_tls_bind {
+	struct bind *b;
+	void *ctx;
+};
+
+struct l7_dyn_be {
+	struct switch_rule *sr;
+	struct l7_fmt *fmt;
+};
+
+struct l7_px {
+	bool has_ff_except;
+	struct acl_net ff_except;
+	struct l7_tls_bind *tls;
+	int ntls;
+	struct l7_dyn_be *dyn;
+	int ndyn;
+};
+
+static pthread_mutex_t compile_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int compile_proxy(struct proxy *px, char **err)
+{
+	struct l7_px *lp;
+	struct switch_rule *sr;
+	struct bind *b;
+	char *sub = NULL;
+
+	if (px->l7 || (px->cap & PX_CAP_DEF))
+		return 0;
+	lp = calloc(1, sizeof(*lp));
+	if (!lp)
+		return cfg_err(err, "out of memory");
+	if (acl_compile_defs(px, err) < 0)
+		goto fail;
+	list_for_each(sr, &px->switch_rules, list) {
+		if (sr->cond && acl_cond_compile(px, sr->cond, &sub) < 0) {
+			cfg_err(err, "%s:%d: 'use_backend %s' condition: %s",
+				sr->loc.file ? sr->loc.file : "?", sr->loc.line, sr->be_name, sub);
+			free(sub);
+			goto fail;
+		}
+		if (!sr->be && strstr(sr->be_name, "%[")) {
+			struct l7_dyn_be *nd = realloc(lp->dyn, (lp->ndyn + 1) * sizeof(*nd));
+
+			if (!nd) {
+				cfg_err(err, "out of memory");
+				goto fail;
+			}
+			lp->dyn = nd;
+			nd[lp->ndyn].sr = sr;
+			nd[lp->ndyn].fmt = l7_fmt_compile(sr->be_name, &sub);
+			if (!nd[lp->ndyn].fmt) {
+				cfg_err(err, "%s:%d: 'use_backend %s': %s",
+					sr->loc.file ? sr->loc.file : "?", sr->loc.line, sr->be_name,
+					sub);
+				free(sub);
+				goto fail;
+			}
+			lp->ndyn++;
+		}
+	}
+	if (l7_rules_compile(px, err) < 0)
+		goto fail;
+	if (px->forwardfor_except) {
+		if (acl_net_parse(px->forwardfor_except, &lp->ff_except) < 0) {
+			cfg_err(err, "%s:%d: proxy '%s': 'option forwardfor except %s': not a network",
+				px->loc.file ? px->loc.file : "?", px->loc.line, px->name,
+				px->forwardfor_except);
+			goto fail;
+		}
+		lp->has_ff_except = true;
+	}
+	if (px->mode == PX_MODE_HTTP) {
+		list_for_each(b, &px->binds, list) {
+			struct l7_tls_bind *nt;
+			const struct global *g = px->m ? &px->m->global : NULL;
+			void *ctx;
+
+			if (!b->ssl)
+				continue;
+			ctx = tls_ctx_new(b->crt, g ? g->crt_base : NULL,
+					  g ? g->ssl_bind_ciphers : NULL,
+					  g ? g->ssl_bind_ciphersuites : NULL, &sub);
+			if (!ctx) {
+				cfg_err(err, "%s:%d: bind '%s': %s", b->loc.file ? b->loc.file : "?",
+					b->loc.line, b->name ? b->name : "?", sub);
+				free(sub);
+				goto fail;
+			}
+			nt = realloc(lp->tls, (lp->ntls + 1) * sizeof(*nt));
+			if (!nt) {
+				tls_ctx_free(ctx);
+				cfg_err(err, "out of memory");
+				goto fail;
+			}
+			lp->tls = nt;
+			nt[lp->ntls].b = b;
+			nt[lp->ntls].ctx = ctx;
+			lp->ntls++;
+		}
+	}
+	__atomic_store_n(&px->l7, lp, __ATOMIC_RELEASE);
+	return 0;
+fail:
+	px->l7 = lp;
+	l7_free_proxy(px);
+	return -1;
+}
+
+int l7_compile_proxy(struct proxy *px, char **err)
+{
+	int rc;
+
+	if (err)
+		*err = NULL;
+	if (!px)
+		return 0;
+	pthread_mutex_lock(&compile_lock);
+	rc = compile_proxy(px, err);
+	pthread_mutex_unlock(&compile_lock);
+	return rc;
+}
+
+int l7_compile_model(struct model *m, char **err)
+{
+	struct proxy *px;
+
+	list_for_each(px, &m->proxies, list) {
+		if (l7_compile_proxy(px, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void l7_free_proxy(struct proxy *px)
+{
+	struct l7_px *lp;
+	struct switch_rule *sr;
+
+	if (!px)
+		return;
+	lp = px->l7;
+	list_for_each(sr, &px->switch_rules, list) {
+		if (sr->cond) {
+			acl_cond_free(sr->cond->compiled);
+			sr->cond->compiled = NULL;
+		}
+	}
+	l7_rules_free(px);
+	acl_free_defs(px);
+	if (lp) {
+		for (int i = 0; i < lp->ntls; i++)
+			tls_ctx_free(lp->tls[i].ctx);
+		free(lp->tls);
+		for (int i = 0; i < lp->ndyn; i++)
+			l7_fmt_free(lp->dyn[i].fmt);
+		free(lp->dyn);
+		free(lp);
+	}
+	px->l7 = NULL;
+}
+
+/* Compiled state of px, compiling it now if the config loader did not. */
+static struct l7_px *px_l7(struct proxy *px)
+{
+	struct l7_px *lp = __atomic_load_n(&px->l7, __ATOMIC_ACQUIRE);
+	char *err = NULL;
+
+	if (lp)
+		return lp;
+	if (l7_compile_proxy(px, &err) < 0) {
+		lb_err("%s", err ? err : "cannot compile the L7 rules");
+		free(err);
+		return NULL;
+	}
+	return px->l7;
+}
+
+/* ---- connections ---- */
+
+struct hconn;
+
+/* Per-worker state of the L7 tier (only touched by that worker's thread). */
+struct l7_worker {
+	struct worker *w;
+	bool ready;
+	struct list_head conns;                   /* struct hconn */
+	struct list_head idle[L7_IDLE_BUCKETS];   /* idle struct sconn, per server hash */
+	struct list_head idle_lru;                /* idle struct sconn, oldest first */
+	int nidle;
+	ev_timer tick; /* pool expiry, soft stop, reload clean-up */
+};
+
+static struct l7_worker l7w[LBD_MAX_WORKERS];
+
+/* A connection to a server: owned by a transaction, or idle in the pool. */
+struct sconn {
+	struct list_head bucket; /* in lw->idle[] while idle */
+	struct list_head lru;    /* in lw->idle_lru while idle */
+	struct l7_worker *lw;
+	struct server *srv;      /* reference held for the connection's life */
+	struct model *m;         /* generation it was opened for */
+	int fd;
+	ev_io io;
+	struct hconn *owner;     /* NULL while idle */
+	ev_tstamp idle_since;
+	unsigned nreq;           /* requests carried */
+};
+
+enum rq_state {
+	RQ_IDLE = 0, /* no request byte yet */
+	RQ_HEAD,     /* receiving the head */
+	RQ_BODY,     /* forwarding the body */
+	RQ_DONE,     /* request complete (or answered locally) */
+	RQ_TUNNEL,   /* after an upgrade: raw bytes */
+};
+
+enum rs_state {
+	RS_NONE = 0, /* no server connection yet */
+	RS_HEAD,     /* waiting for the response head */
+	RS_BODY,
+	RS_DONE,
+	RS_TUNNEL,
+};
+
+enum sv_state {
+	SV_NONE = 0,
+	SV_QUEUED,     /* every usable server is at its maxconn */
+	SV_CONNECTING,
+	SV_READY,
+};
+
+struct txn {
+	enum rq_state rq;
+	enum rs_state rs;
+	enum sv_state sv;
+	struct h1_msg req, rsp;
+	struct l7_msg reqv, rspv; /* what the rules and fetches see */
+	struct proxy *be;
+	struct server *srv; /* lb_pick's reference: counted in srv->cur_conns */
+	struct server *failed;
+	int retries_left;
+	int nretries;
+	bool redispatched;
+	size_t head_len;  /* request head length, kept at the start of cin */
+	uint64_t req_left;
+	struct h1_chunk req_ck;
+	size_t req_fwd;   /* validated request bytes at cin.rd, to send */
+	uint64_t rsp_left;
+	struct h1_chunk rsp_ck;
+	size_t rsp_fwd;   /* validated response bytes at sin.rd, to send */
+	bool rsp_dechunk; /* chunked response to an HTTP/1.0 client: send the payload only */
+	bool s_eof;       /* the server closed (or failed) */
+	bool s_shut;      /* FIN sent to the server (tunnel) */
+	bool cli_close;   /* close the client connection after this transaction */
+	bool srv_close;   /* do not reuse the server connection */
+	bool local;       /* answered by the proxy itself */
+	bool upgrade;     /* the request asks for a protocol upgrade */
+	bool first;       /* first request of the connection: never on a reused server connection */
+	bool reused;      /* the server connection came from the pool */
+	bool req_body_sent; /* request body bytes reached the server: no transparent retry */
+	bool rsp_head_sent; /* the final response head went to the client */
+	int status;
+	uint64_t bytes_out; /* to the client */
+	uint64_t bytes_in;  /* from the client */
+	ev_tstamp t_start, t_head, t_queued, t_conn, t_rsp, q_deadline, conn_deadline;
+	double wall_start;
+	char term[2];
+	char *reqline;
+	size_t reqline_len;
+	struct l7_arena arena;
+	bool active; /* a request started: log it when it ends */
+};
+
+struct hconn {
+	struct list_head list; /* in lw->conns */
+	struct l7_worker *lw;
+	struct worker *w;
+	struct listener *l;
+	struct proxy *fe;
+	struct xconn cx;
+	bool hs_done;
+	bool ssl;
+	int cfd;
+	ev_io cio;
+	ev_timer timer;
+	struct sockaddr_storage src, dst;
+	struct buf cin, cout, sin, sout;
+	size_t bufsize;   /* head limit (tune.bufsize) */
+	uint32_t maxhdr;
+	struct h1_hdr *req_hdrs, *rsp_hdrs, *reqv_hdrs, *rspv_hdrs;
+	bool c_eof, c_more, c_wblocked;
+	bool s_more, s_wblocked;
+	bool closing;   /* flushing cout, then close */
+	bool lingering; /* cout flushed and FIN sent: draining the client */
+	bool dead;
+	bool in_progress;
+	ev_tstamp t_accept, c_last, s_last, t_idle, close_at;
+	double wall_accept;
+	unsigned ntxn;
+	uint64_t bytes_rx_total; /* anything received from the client */
+	struct sconn *sc;
+	struct txn t;
+};
+
+static void hc_progress(struct hconn *h, int crev, int srev);
+static void hc_update(struct hconn *h);
+
+static ev_tstamp now_of(struct hconn *h)
+{
+	return ev_now(h->w->loop);
+}
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void set_io(struct ev_loop *loop, ev_io *io, int fd, int events)
+{
+	if (fd < 0)
+		return;
+	if (ev_is_active(io) && io->events == events)
+		return;
+	ev_io_stop(loop, io);
+	if (!events)
+		return;
+	ev_io_set(io, fd, events);
+	ev_io_start(loop, io);
+}
+
+/* ---- server connection pool ---- */
+
+static unsigned srv_bucket(const struct server *s)
+{
+	uintptr_t v = (uintptr_t)s;
+
+	return (unsigned)((v >> 4) ^ (v >> 12)) % L7_IDLE_BUCKETS;
+}
+
+static void sconn_close(struct sconn *sc)
+{
+	struct l7_worker *lw = sc->lw;
+
+	ev_io_stop(lw->w->loop, &sc->io);
+	if (!sc->owner && !list_empty(&sc->bucket)) {
+		list_del(&sc->bucket);
+		list_del(&sc->lru);
+		lw->nidle--;
+	}
+	if (sc->fd >= 0)
+		close(sc->fd);
+	server_put(sc->srv);
+	lw->w->nconns--;
+	free(sc);
+}
+
+static void sconn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct sconn *sc = io->data;
+
+	if (sc->owner) {
+		hc_progress(sc->owner, 0, revents);
+		return;
+	}
+	/* Idle: the server closed it, or sent bytes nobody asked for. */
+	sconn_close(sc);
+}
+
+static struct sconn *pool_take(struct l7_worker *lw, struct server *srv)
+{
+	struct list_head *b = &lw->idle[srv_bucket(srv)];
+	struct sconn *sc;
+
+	list_for_each(sc, b, bucket) {
+		if (sc->srv != srv)
+			continue;
+		list_del(&sc->bucket);
+		list_del(&sc->lru);
+		lw->nidle--;
+		return sc;
+	}
+	return NULL;
+}
+
+static void pool_put(struct l7_worker *lw, struct sconn *sc)
+{
+	struct list_head *b = &lw->idle[srv_bucket(sc->srv)];
+	struct sconn *o;
+	int n = 0;
+
+	list_for_each(o, b, bucket) {
+		if (o->srv == sc->srv)
+			n++;
+	}
+	if (n >= L7_POOL_PER_SRV || sc->srv->removed || sc->m != lbd.m ||
+	    sc->srv->admin == SRV_ADMIN_MAINT || lw->w->stopping) {
+		sc->owner = NULL;
+		list_init(&sc->bucket);
+		sconn_close(sc);
+		return;
+	}
+	sc->owner = NULL;
+	sc->idle_since = ev_now(lw->w->loop);
+	/* Most recent first: the connection a client just used is the one it reuses. */
+	list_add_between(&sc->bucket, b, b->next);
+	list_add_tail(&sc->lru, &lw->idle_lru);
+	lw->nidle++;
+	set_io(lw->w->loop, &sc->io, sc->fd, EV_READ);
+}
+
+static uint32_t pool_idle_ms(const struct sconn *sc)
+{
+	const struct proxy *be = sc->srv->be;
+
+	if (be && be->to.http_keep_alive)
+		return be->to.http_keep_alive;
+	return L7_POOL_IDLE_MS;
+}
+
+/* ---- transactions ---- */
+
+static struct proxy *txn_be(struct hconn *h)
+{
+	return h->t.be;
+}
+
+static uint32_t to_http_request(struct hconn *h)
+{
+	return h->fe->to.http_request ? h->fe->to.http_request : h->fe->to.client;
+}
+
+static uint32_t to_keep_alive(struct hconn *h)
+{
+	return h->fe->to.http_keep_alive ? h->fe->to.http_keep_alive : to_http_request(h);
+}
+
+static uint32_t to_server(struct hconn *h)
+{
+	struct proxy *be = txn_be(h);
+
+	return be ? be->to.server : 0;
+}
+
+static uint32_t to_tunnel(struct hconn *h)
+{
+	struct proxy *be = txn_be(h);
+
+	if (be && be->to.tunnel)
+		return be->to.tunnel;
+	return h->fe->to.tunnel;
+}
+
+static void set_term(struct hconn *h, char who, char when)
+{
+	if (!h->t.term[0]) {
+		h->t.term[0] = who;
+		h->t.term[1] = when;
+	}
+}
+
+static int ms_between(ev_tstamp a, ev_tstamp b)
+{
+	if (a <= 0 || b <= 0 || b < a)
+		return -1;
+	return (int)((b - a) * 1000 + 0.5);
+}
+
+static void txn_log(struct hconn *h)
+{
+	struct txn *t = &h->t;
+	struct l7_log l;
+	ev_tstamp now = now_of(h);
+	struct proxy *be = t->be;
+
+	if (!t->active)
+		return;
+	t->active = false;
+	if (list_empty(&h->fe->logs) && !h->fe->log_global)
+		return;
+	if ((h->fe->options & PX_OPT_DONTLOGNULL) && t->rq <= RQ_HEAD && !t->reqline &&
+	    buf_len(&h->cin) == 0 && t->bytes_in == 0)
+		return;
+	memset(&l, 0, sizeof(l));
+	l.fe = h->fe;
+	l.be = be;
+	l.srv = t->srv;
+	l.src = &h->src;
+	l.ssl = h->ssl;
+	l.t_req = t->wall_start;
+	l.tr = ms_between(t->t_start, t->t_head);
+	if (t->t_head > 0 && (t->t_queued > 0 || t->t_conn > 0 || t->local))
+		l.tw = t->t_queued > 0 ? ms_between(t->t_head, t->t_queued) : 0;
+	else
+		l.tw = -1;
+	l.tc = t->t_conn > 0 && t->t_queued > 0 ? ms_between(t->t_queued, t->t_conn) : -1;
+	l.trs = t->t_rsp > 0 && t->t_conn > 0 ? ms_between(t->t_conn, t->t_rsp) : -1;
+	if (t->local) {
+		l.tw = l.tc = l.trs = -1;
+	}
+	l.ta = ms_between(t->t_start, now);
+	if (l.ta < 0)
+		l.ta = 0;
+	l.tt = ms_between(h->ntxn ? h->t_idle : h->t_accept, now);
+	l.status = t->status ? t->status : -1;
+	l.bytes = t->bytes_out;
+	l.term[0] = t->term[0] ? t->term[0] : '-';
+	l.term[1] = t->term[1] ? t->term[1] : '-';
+	l.actconn = lbd.nworkers ? workers_total_conns(&lbd) : 0;
+	l.feconn = __atomic_load_n(&h->fe->cur_conns, __ATOMIC_RELAXED);
+	l.beconn = be ? __atomic_load_n(&be->cur_conns, __ATOMIC_RELAXED) : 0;
+	l.srvconn = t->srv ? __atomic_load_n(&t->srv->cur_conns, __ATOMIC_RELAXED) : 0;
+	l.retries = t->nretries;
+	l.redispatched = t->redispatched;
+	l.reqline = t->reqline;
+	l.reqline_len = t->reqline_len;
+	l7_log_http(&l);
+}
+
+/* The transaction's server slot (lb_pick's reference and in-flight count). */
+static void txn_release_srv(struct hconn *h)
+{
+	if (h->t.srv) {
+		if (&lbd_release_server)
+			lbd_release_server(h->t.srv);
+		else
+			lb_release(h->t.srv);
+		h->t.srv = NULL;
+	}
+}
+
+static void count_status(struct proxy *px, int status)
+{
+	int k = status >= 100 && status < 600 ? status / 100 - 1 : 5;
+
+	if (px)
+		__atomic_add_fetch(&px->http_rsp[k], 1, __ATOMIC_RELAXED);
+}
+
+/* Drop the server connection (closing it) and stop watching it. */
+static void txn_drop_sconn(struct hconn *h)
+{
+	if (h->sc) {
+		h->sc->owner = NULL;
+		list_init(&h->sc->bucket);
+		sconn_close(h->sc);
+		h->sc = NULL;
+	}
+}
+
+static void hc_start_close(struct hconn *h)
+{
+	if (h->closing)
+		return;
+	h->closing = true;
+	h->close_at = now_of(h) + L7_LINGER_MS / 1000.0;
+}
+
+/*
+ * Put a Connection header right after the status line of a response the
+ * proxy built, unless its head already has one. Takes and returns data.
+ */
+static char *add_conn_hdr(char *data, size_t *len, const char *value)
+{
+	const char *eol = memchr(data, '\n', *len), *end;
+	size_t vlen = strlen(value), off, hlen = 14 + vlen;
+	char *n;
+
+	if (!eol)
+		return data;
+	end = memmem(data, *len, "\r\n\r\n", 4);
+	for (const char *p = eol + 1; end && p < end;) {
+		if (!strncasecmp(p, "connection:", 11))
+			return data;
+		p = memchr(p, '\n', end + 2 - p);
+		if (!p)
+			break;
+		p++;
+	}
+	n = malloc(*len + hlen);
+	if (!n)
+		return data;
+	off = eol + 1 - data;
+	memcpy(n, data, off);
+	memcpy(n + off, "connection: ", 12);
+	memcpy(n + off + 12, value, vlen);
+	memcpy(n + off + 12 + vlen, "\r\n", 2);
+	memcpy(n + off + hlen, data + off, *len - off);
+	*len += hlen;
+	free(data);
+	return n;
+}
+
+/* The head of a response the proxy sends (an errorfile, say) asks to close. */
+static bool head_says_close(const char *data, size_t len)
+{
+	const char *end = memmem(data, len, "\r\n\r\n", 4), *p = data;
+
+	if (!end)
+		return true; /* no complete head: only the close can end it */
+	while ((p = memchr(p, '\n', end - p)) && p < end) {
+		p++;
+		if (!strncasecmp(p, "connection:", 11)) {
+			const char *eol = memchr(p, '\r', end + 2 - p);
+
+			if (eol && h1_value_has_token(p + 11, eol - p - 11, "close"))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Answer with a response the proxy made (error pages, deny, return,
+ * redirect). The server side, if any, is abandoned. The client connection
+ * stays open when the request was read completely and allows it.
+ */
+static void txn_reply(struct hconn *h, int status, char *data, size_t len, bool close)
+{
+	struct txn *t = &h->t;
+
+	if (t->rsp_head_sent) {
+		/* Too late for a response: just cut the connection. */
+		free(data);
+		t->cli_close = true;
+		txn_drop_sconn(h);
+		t->rs = RS_DONE;
+		t->rq = RQ_DONE;
+		t->rsp_fwd = 0;
+		h->sin.rd = h->sin.wr = 0;
+		hc_start_close(h);
+		return;
+	}
+	if (h->sc)
+		t->srv_close = true;
+	txn_drop_sconn(h);
+	h->sin.rd = h->sin.wr = 0;
+	t->rsp_fwd = 0;
+	t->sv = SV_NONE;
+	h->sout.rd = h->sout.wr = 0;
+	t->local = true;
+	t->status = status;
+	count_status(h->fe, status);
+	/* A request whose body was not read entirely cannot be followed by another one. */
+	if (t->rq != RQ_DONE || t->req_fwd) {
+		close = true;
+		t->rq = RQ_DONE;
+	}
+	t->req_fwd = 0;
+	if (data && head_says_close(data, len))
+		close = true;
+	if (close || t->cli_close || h->closing) {
+		t->cli_close = true;
+		if (data)
+			data = add_conn_hdr(data, &len, "close");
+	} else if (t->req.version == 10 && data) {
+		data = add_conn_hdr(data, &len, "keep-alive");
+	}
+	if (data) {
+		if (buf_put(&h->cout, data, len) == 0)
+			t->bytes_out += len;
+		free(data);
+	}
+	t->rsp_head_sent = true;
+	t->rs = RS_DONE;
+}
+
+static void txn_error(struct hconn *h, int status, char who, char when)
+{
+	size_t len = 0;
+	char *page = l7_error_page(h->fe, h->t.be, status, &len);
+
+	set_term(h, who, when);
+	/* after a malformed or late request the connection cannot go on */
+	txn_reply(h, status, page, page ? len : 0, status == 400 || status == 408 || status == 413 ||
+							    status == 414 || status == 431 ||
+							    status == 501 || status == 422);
+}
+
+/* ---- request analysis ---- */
+
+static const char *lb_get_hdr(void *ctx, const char *name, size_t *len)
+{
+	const struct l7_msg *m = ctx;
+	int i = l7_msg_find(m, name, strlen(name), 0);
+
+	if (i < 0)
+		return NULL;
+	*len = m->hdrs[i].value_len;
+	return m->hdrs[i].value;
+}
+
+static void hc_env(struct hconn *h, struct acl_env *env)
+{
+	memset(env, 0, sizeof(*env));
+	env->req = &h->t.reqv;
+	env->src = &h->src;
+	env->dst = &h->dst;
+	env->ssl = h->ssl;
+	env->sni = h->ssl ? xconn_sni(&h->cx) : NULL;
+}
+
+static bool is_hop_by_hop(const struct h1_hdr *hd)
+{
+	return h1_hdr_is(hd, "connection") || h1_hdr_is(hd, "keep-alive") ||
+	       h1_hdr_is(hd, "proxy-connection");
+}
+
+/* The header is named in a Connection header of msg (hop-by-hop by option). */
+static bool named_in_connection(const struct h1_msg *msg, const struct h1_hdr *hd)
+{
+	struct h1_iter it = H1_ITER_INIT;
+	const char *el;
+	size_t len;
+
+	if (!(msg->flags & (H1_F_CONN_CLOSE | H1_F_CONN_KA | H1_F_CONN_UPGRADE)) &&
+	    !h1_find_hdr(msg, "connection", NULL))
+		return false;
+	while (h1_iter_next(msg, "connection", &it, &el, &len)) {
+		if (len == hd->name_len && !strncasecmp(el, hd->name, len) &&
+		    !(len == 7 && !strncasecmp(el, "upgrade", 7)))
+			return true;
+	}
+	return false;
+}
+
+static struct proxy *route(struct hconn *h, struct acl_env *env)
+{
+	struct l7_px *lp = h->fe->l7;
+	struct switch_rule *sr;
+
+	list_for_each(sr, &h->fe->switch_rules, list) {
+		if (!acl_cond_eval(sr->cond, env))
+			continue;
+		if (sr->be)
+			return sr->be;
+		for (int i = 0; lp && i < lp->ndyn; i++) {
+			char name[256];
+
+			if (lp->dyn[i].sr != sr)
+				continue;
+			l7_fmt_expand(lp->dyn[i].fmt, env, name, sizeof(name));
+			if (h->fe->m) {
+				struct proxy *be = model_find_backend(h->fe->m, name);
+
+				if (be && be->mode == PX_MODE_HTTP)
+					return be;
+			}
+		}
+		/* a dynamic name that names no backend: try the next rule */
+	}
+	return h->fe->default_backend;
+}
+
+static int build_req_head(struct hconn *h)
+{
+	struct txn *t = &h->t;
+	const struct h1_msg *m = &t->req;
+	struct proxy *be = t->be;
+	struct h1_out o;
+	size_t need = t->head_len + 1024;
+	uint32_t i;
+	long n;
+
+	for (i = 0; i < t->reqv.nhdrs; i++)
+		need += t->reqv.hdrs[i].name_len + t->reqv.hdrs[i].value_len + 4;
+	if (buf_reserve(&h->sout, need) < 0)
+		return -ENOMEM;
+	h1_out_init(&o, h->sout.data + h->sout.wr, h->sout.size - h->sout.wr);
+	h1_out_request(&o, m->method_str, m->method_len, m->target, m->target_len, 11);
+	for (i = 0; i < t->reqv.nhdrs; i++) {
+		const struct h1_hdr *hd = &t->reqv.hdrs[i];
+
+		if (is_hop_by_hop(hd) || named_in_connection(m, hd))
+			continue;
+		if (h1_hdr_is(hd, "upgrade") && !t->upgrade)
+			continue;
+		if (h1_hdr_is(hd, "content-length")) {
+			/* one normalised Content-Length below, none beside chunked */
+			continue;
+		}
+		h1_out_header(&o, hd->name, hd->name_len, hd->value, hd->value_len);
+	}
+	if (m->body == H1_BODY_CL && !(m->flags & H1_F_CL_TE_CONFLICT) && (m->flags & H1_F_HAS_CL))
+		h1_out_header_u64(&o, "content-length", m->content_length);
+	if (t->upgrade)
+		h1_out_header_str(&o, "connection", "upgrade");
+	else if (t->srv_close)
+		h1_out_header_str(&o, "connection", "close");
+	/* option forwardfor: the backend's settings win over the frontend's */
+	if ((be && (be->options & PX_OPT_FORWARDFOR)) || (h->fe->options & PX_OPT_FORWARDFOR)) {
+		struct proxy *ffp = be && (be->options & PX_OPT_FORWARDFOR) ? be : h->fe;
+		struct l7_px *lp = ffp->l7;
+		const char *hname = ffp->forwardfor_header ? ffp->forwardfor_header :
+							     "X-Forwarded-For";
+		bool skip = lp && lp->has_ff_except && acl_net_match(&lp->ff_except, &h->src);
+
+		if (!skip && ffp->forwardfor_if_none &&
+		    l7_msg_find(&t->reqv, hname, strlen(hname), 0) >= 0)
+			skip = true;
+		if (!skip) {
+			char ip[INET6_ADDRSTRLEN] = "";
+			static const uint8_t v4m[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+			if (h->src.ss_family == AF_INET) {
+				inet_ntop(AF_INET, &((struct sockaddr_in *)&h->src)->sin_addr, ip,
+					  sizeof(ip));
+			} else if (h->src.ss_family == AF_INET6) {
+				const uint8_t *a =
+					((struct sockaddr_in6 *)&h->src)->sin6_addr.s6_addr;
+
+				if (!memcmp(a, v4m, 12))
+					inet_ntop(AF_INET, a + 12, ip, sizeof(ip));
+				else
+					inet_ntop(AF_INET6, a, ip, sizeof(ip));
+			}
+			if (ip[0])
+				h1_out_header_str(&o, hname, ip);
+		}
+	}
+	h1_out_end(&o);
+	n = h1_out_result(&o);
+	if (n < 0)
+		return (int)n;
+	h->sout.wr += (size_t)n;
+	return 0;
+}
+
+static void conn_failed(struct hconn *h, int err);
+static void txn_connect(struct hconn *h);
+
+static bool be_has_servers(struct proxy *be)
+{
+	bool any;
+
+	pthread_mutex_lock(&be->lock);
+	any = be->pool && be->pool->n > 0;
+	pthread_mutex_unlock(&be->lock);
+	return any;
+}
+
+static void srv_connected(struct hconn *h)
+{
+	struct txn *t = &h->t;
+
+	t->sv = SV_READY;
+	t->t_conn = now_of(h);
+	h->s_last = t->t_conn;
+	h->s_wblocked = false;
+	if (t->rs == RS_NONE) {
+		t->rs = RS_HEAD;
+		h1_msg_init_resp(&t->rsp, h->rsp_hdrs, h->maxhdr, h->bufsize, t->req.method);
+	}
+}
+
+static struct sconn *sconn_new(struct hconn *h, struct server *srv)
+{
+	struct sconn *sc = calloc(1, sizeof(*sc));
+
+	if (!sc)
+		return NULL;
+	sc->lw = h->lw;
+	sc->srv = srv;
+	server_get(srv);
+	sc->m = lbd.m;
+	sc->fd = -1;
+	list_init(&sc->bucket);
+	list_init(&sc->lru);
+	ev_io_init(&sc->io, sconn_io_cb, -1, 0);
+	sc->io.data = sc;
+	h->w->nconns++;
+	return sc;
+}
+
+/* Open a new connection to t->srv. */
+static void txn_open(struct hconn *h)
+{
+	struct txn *t = &h->t;
+	struct server *s = t->srv;
+	uint32_t cto = t->be->to.connect;
+	int one = 1, fd;
+
+	h->sc = sconn_new(h, s);
+	if (!h->sc) {
+		conn_failed(h, ENOMEM);
+		return;
+	}
+	h->sc->owner = h;
+	t->sv = SV_CONNECTING;
+	t->reused = false;
+	fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		conn_failed(h, errno);
+		return;
+	}
+	h->sc->fd = fd;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((h->fe->options | t->be->options) & PX_OPT_TCPKA)
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	t->conn_deadline = cto ? now_of(h) + cto / 1000.0 : 0;
+	if (connect(fd, (struct sockaddr *)&s->addr, s->addrlen) == 0) {
+		srv_connected(h);
+		return;
+	}
+	if (errno != EINPROGRESS) {
+		conn_failed(h, errno);
+		return;
+	}
+}
+
+/* Connect failed (or timed out): retry, redispatch, or answer 503. */
+static void conn_failed(struct hconn *h, int err)
+{
+	struct txn *t = &h->t;
+	struct server *s = t->srv;
+
+	if (h->sc) {
+		h->sc->owner = NULL;
+		list_init(&h->sc->bucket);
+		sconn_close(h->sc);
+		h->sc = NULL;
+	}
+	t->sv = SV_NONE;
+	if (!s) {
+		txn_error(h, 503, 's', 'C');
+		return;
+	}
+	__atomic_add_fetch(&s->conn_errors, 1, __ATOMIC_RELAXED);
+	lb_info("proxy '%s': connect to server %s/%s failed: %s", t->be->name, t->be->name,
+		s->name, strerror(err));
+	if (t->retries_left > 0) {
+		t->retries_left--;
+		t->nretries++;
+		__atomic_add_fetch(&s->retries, 1, __ATOMIC_RELAXED);
+		if ((t->be->options & PX_OPT_REDISPATCH) || t->retries_left == 0) {
+			__atomic_add_fetch(&s->redispatches, 1, __ATOMIC_RELAXED);
+			t->failed = s;
+			txn_release_srv(h);
+			t->redispatched = true;
+		}
+		txn_connect(h);
+		return;
+	}
+	txn_error(h, 503, 's', 'C');
+}
+
+/* Pick a server if needed, then take an idle connection to it or open one. */
+static void txn_connect(struct hconn *h)
+{
+	struct txn *t = &h->t;
+	struct lb_req req;
+	struct sconn *sc;
+
+	if (!t->srv) {
+		memset(&req, 0, sizeof(req));
+		req.src = (struct sockaddr *)&h->src;
+		if (t->req.path) {
+			req.uri = t->req.path;
+			req.uri_len = t->req.path_len;
+		} else {
+			req.uri = t->req.target;
+			req.uri_len = t->req.target_len;
+		}
+		req.get_hdr = lb_get_hdr;
+		req.hdr_ctx = &t->reqv;
+		t->srv = lb_pick(t->be, &req, t->failed);
+		if (!t->srv) {
+			if (be_has_servers(t->be)) {
+				/* Every usable server is full: wait for a slot. */
+				if (t->sv != SV_QUEUED) {
+					uint32_t qto = t->be->to.queue ? t->be->to.queue :
+									 t->be->to.connect;
+
+					t->sv = SV_QUEUED;
+					t->q_deadline = qto ? now_of(h) + qto / 1000.0 : 0;
+				}
+				return;
+			}
+			__atomic_add_fetch(&h->fe->no_srv, 1, __ATOMIC_RELAXED);
+			txn_error(h, 503, 's', 'C');
+			return;
+		}
+	}
+	t->t_queued = now_of(h);
+	if (!t->first && (sc = pool_take(h->lw, t->srv))) {
+		h->sc = sc;
+		sc->owner = h;
+		t->reused = true;
+		t->t_conn = 0;
+		srv_connected(h);
+		return;
+	}
+	txn_open(h);
+}
+
+/* Start the request toward the backend (after rules and routing). */
+static void txn_forward(struct hconn *h)
+{
+	struct txn *t = &h->t;
+
+	if (build_req_head(h) < 0) {
+		txn_error(h, 500, 'P', 'R');
+		return;
+	}
+	t->retries_left = t->be->retries >= 0 ? t->be->retries : 3;
+	txn_connect(h);
+}
+
+static void copy_reqline(struct hconn *h)
+{
+	struct txn *t = &h->t;
+	const struct h1_msg *m = &t->req;
+	size_t len = m->method_len + 1 + m->target_len + 9;
+	char *s = malloc(len + 1);
+	int n;
+
+	if (!s)
+		return;
+	n = snprintf(s, len + 1, "%.*s %.*s HTTP/%s", (int)m->method_len, m->method_str,
+		     (int)m->target_len, m->target, m->version == 10 ? "1.0" : "1.1");
+	t->reqline = s;
+	t->reqline_len = n > 0 ? (size_t)(n < (int)len ? n : (int)len) : 0;
+}
+
+static void process_request(struct hconn *h)
+{
+	struct txn *t = &h->t;
+	struct h1_msg *m = &t->req;
+	struct l7_reply reply = { 0 };
+	struct acl_env env;
+	enum l7_verdict v;
+	struct proxy *be;
+
+	h->cin.rd = t->head_len;
+	t->bytes_in += t->head_len;
+	copy_reqline(h);
+	memcpy(h->reqv_hdrs, m->hdrs, m->nhdrs * sizeof(*m->hdrs));
+	t->reqv.h1 = m;
+	t->reqv.hdrs = h->reqv_hdrs;
+	t->reqv.nhdrs = m->nhdrs;
+	t->reqv.maxhdrs = h->maxhdr + L7_HDR_EXTRA;
+	if (!(m->flags & H1_F_KEEP_ALIVE) || (h->fe->options & PX_OPT_HTTPCLOSE) ||
+	    h->w->stopping)
+		t->cli_close = true;
+	if (m->flags & H1_F_CL_TE_CONFLICT) {
+		/* Content-Length beside Transfer-Encoding: forward chunked, then close both. */
+		t->cli_close = true;
+		t->srv_close = true;
+	}
+	if (m->flags & H1_F_UPGRADE)
+		t->upgrade = true;
+	switch (m->body) {
+	case H1_BODY_CL:
+		t->req_left = m->content_length;
+		t->rq = t->req_left ? RQ_BODY : RQ_DONE;
+		break;
+	case H1_BODY_CHUNKED:
+		h1_chunk_init(&t->req_ck);
+		t->rq = RQ_BODY;
+		break;
+	default:
+		t->rq = RQ_DONE;
+		break;
+	}
+	hc_env(h, &env);
+	v = l7_http_req_rules(h->fe, &env, &t->reqv, &t->arena, &reply);
+	if (v == L7_CONTINUE) {
+		be = route(h, &env);
+		if (!be) {
+			__atomic_add_fetch(&h->fe->no_srv, 1, __ATOMIC_RELAXED);
+			txn_error(h, 503, 'P', 'R');
+			return;
+		}
+		t->be = be;
+		if (be != h->fe) {
+			if (!px_l7(be)) {
+				txn_error(h, 500, 'P', 'R');
+				return;
+			}
+			v = l7_http_req_rules(be, &env, &t->reqv, &t->arena, &reply);
+		}
+	}
+	if (v == L7_REPLY) {
+		if (reply.status == 403 || reply.close)
+			__atomic_add_fetch(&h->fe->denied_req, 1, __ATOMIC_RELAXED);
+		set_term(h, reply.term ? reply.term : 'P', 'R');
+		txn_reply(h, reply.status, reply.data, reply.len, reply.close);
+		return;
+	}
+	if (v == L7_FAIL) {
+		txn_error(h, 500, 'P', 'R');
+		return;
+	}
+	if ((t->be->options | h->fe->options) & (PX_OPT_HTTP_SERVER_CLOSE | PX_OPT_HTTPCLOSE))
+		t->srv_close = true;
+	txn_forward(h);
+}
+
+/* Account newly received request body bytes; returns -1 on bad framing. */
+static int req_body(struct hconn *h)
+{
+	struct txn *t = &h->t;
+	size_t start = h->cin.rd + t->req_fwd, avail = h->cin.wr - start;
+
+	if (!avail)
+		return 0;
+	if (t->req.body == H1_BODY_CL) {
+		size_t k = avail < t->req_left ? avail : (size_t)t->req_left;
+
+		t->req_fwd += k;
+		t->req_left -= k;
+		t->bytes_in += k;
+		if (!t->req_left)
+			t->rq = RQ_DONE;
+		return 0;
+	}
+	{
+		size_t used = 0, data = 0;
+		int r = h1_chunk_feed(&t->req_ck, h->cin.data + start, avail, &used, &data);
+
+		t->req_fwd += used;
+		t->bytes_in += used;
+		if (r < 0)
+			return -1;
+		if (r == 1)
+			t->rq = RQ_DONE;
+	}
+	return 0;
+}
+
+static void req_analyze(struct hconn *h)
+{
+	struct txn *t = &h->t;
+	int r;
+
+	switch (t->rq) {
+	case RQ_IDLE:
+		if (h->cin.wr == h->cin.rd) {
+			if (h->c_eof) {
+				/* The client closed between requests: nothing to answer. */
+				if (h->ntxn == 0 && h->bytes_rx_total == 0) {
+					t->active = !(h->fe->options & PX_OPT_DONTLOGNULL);
+					t->t_start = h->t_accept;
+					t->wall_start = h->wall_accept;
+					set_term(h, 'C', 'R');
+					t->status = 400;
+				}
+				hc_start_close(h);
+				t->cli_close = true;
+			}
+			return;
+		}
+		t->rq = RQ_HEAD;
+		t->active = true;
+		if (h->ntxn == 0) {
+			t->t_start = h->t_accept;
+			t->wall_start = h->wall_accept;
+		} else {
+			t->t_start = now_of(h);
+			t->wall_start = wall_now();
+		}
+		/* fallthrough */
+	case RQ_HEAD:
+		r = h1_parse(&t->req, h->cin.data, h->cin.wr);
+		if (r == H1_NEED_MORE) {
+			if (h->cin.wr >= h->bufsize) {
+				__atomic_add_fetch(&h->fe->failed_req, 1, __ATOMIC_RELAXED);
+				txn_error(h, 400, 'P', 'R');
+			} else if (h->c_eof) {
+				__atomic_add_fetch(&h->fe->failed_req, 1, __ATOMIC_RELAXED);
+				txn_error(h, 400, 'C', 'R');
+			}
+			return;
+		}
+		if (r == H1_ERROR) {
+			__atomic_add_fetch(&h->fe->failed_req, 1, __ATOMIC_RELAXED);
+			lb_dbg("frontend '%s': bad request: %s", h->fe->name,
+			       t->req.err ? t->req.err : "?");
+			txn_error(h, t->req.err_status ? t->req.err_status : 400, 'P', 'R');
+			return;
+		}
+		t->head_len = (size_t)r;
+		t->t_head = now_of(h);
+		process_request(h);
+		return;
+	case RQ_BODY:
+		if (req_body(h) < 0) {
+			__atomic_add_fetch(&h->fe->failed_req, 1, __ATOMIC_RELAXED);
+			if (t->rsp_head_sent) {
+				set_term(h, 'P', 'D');
+				txn_reply(h, t->status, NULL, 0, true);
+			} else {
+				txn_error(h, 400, 'P', 'D');
+			}
+			return;
+		}
+		if (t->rq == RQ_BODY && h->c_eof && h->cin.wr == h->cin.rd + t->req_fwd) {
+			/* The client ended in the middle of the body. */
+			if (t->rsp_head_sent || t->rs == RS_DONE) {
+				set_term(h, 'C', 'D');
+				t->cli_close = true;
+				t->srv_close = true;
+				t->rq = RQ_DONE;
+			} else {
+				txn_error(h, 400, 'C', 'D');
+			}
+		}
+		return;
+	case RQ_TUNNEL:
+		t->req_fwd = h->cin.wr - h->cin.rd;
+		return;
+	case RQ_DONE:
+		return;
+	}
+}
+
+/* ---- response analysis ---- */
+
+static int build_rsp_head(struct hconn *h, const struct h1_msg *m, unsigned int status,
+			  const char *reason, size_t reason_len, bool final)
+{
+	struct txn *t = &h->t;
+	const struct l7_msg *v = &t->rspv;
+	struct h1_out o;
+	size_t need = 1024;
+	char rbuf[256];
+	uint32_t i, n_hdrs = final ? v->nhdrs : m->nhdrs;
+	const struct h1_hdr *hdrs = final ? v->hdrs : m->hdrs;
+	long n;
+
+	for (i = 0; i < n_hdrs; i++)
+		need += hdrs[i].name_len + hdrs[i].value_len + 4;
+	if (buf_reserve(&h->cout, need + reason_len) < 0)
+		return -ENOMEM;
+	h1_out_init(&o, h->cout.data + h->cout.wr, h->cout.size - h->cout.wr);
+	if (reason && reason_len < sizeof(rbuf)) {
+		memcpy(rbuf, reason, reason_len);
+		rbuf[reason_len] = 0;
+		h1_out_status(&o, 11, status, rbuf);
+	} else {
+		h1_out_status(&o, 11, status, NULL);
+	}
+	for (i = 0; i < n_hdrs; i++) {
+		const struct h1_hdr *hd = &hdrs[i];
+
+		if (is_hop_by_hop(hd) || named_in_connection(m, hd))
+			continue;
+		if (t->rsp_dechunk && h1_hdr_is(hd, "transfer-encoding"))
+			continue;
+		h1_out_header(&o, hd->name, hd->name_len, hd->value, hd->value_len);
+	}
+	if (final) {
+		if (t->rs == RS_TUNNEL)
+			h1_out_header_str(&o, "connection", "upgrade");
+		else if (t->cli_close)
+			h1_out_header_str(&o, "connection", "close");
+		else if (t->req.version == 10)
+			h1_out_header_str(&o, "connection", "keep-alive");
+	}
+	h1_out_end(&o);
+	n = h1_out_result(&o);
+	if (n < 0)
+		return (int)n;
+	h->cout.wr += (size_t)n;
+	t->bytes_out += (size_t)n;
+	return 0;
+}
+
+static void process_response(struct hconn *h, size_t head_len)
+{
+	struct txn *t = &h->t;
+	struct h1_msg *m = &t->rsp;
+	unsigned int status = m->status;
+	const char *reason = m->reason;
+	size_t reason_len = m->reason_len;
+	struct acl_env env;
+	enum l7_verdict v = L7_CONTINUE;
+	const char *new_reason = NULL;
+
+	if (status < 200 && status != 101) {
+		/* Interim response (100 Continue, 103 Early Hints): relay it to HTTP/1.1 clients. */
+		if (t->req.version >= 11 && build_rsp_head(h, m, status, reason, reason_len, false) < 0) {
+			txn_error(h, 502, 'P', 'H');
+			return;
+		}
+		h->sin.rd += head_len;
+		h1_msg_init_resp(&t->rsp, h->rsp_hdrs, h->maxhdr, h->bufsize, t->req.method);
+		return;
+	}
+	if (!t->t_rsp)
+		t->t_rsp = now_of(h);
+	memcpy(h->rspv_hdrs, m->hdrs, m->nhdrs * sizeof(*m->hdrs));
+	t->rspv.h1 = m;
+	t->rspv.hdrs = h->rspv_hdrs;
+	t->rspv.nhdrs = m->nhdrs;
+	t->rspv.maxhdrs = h->maxhdr + L7_HDR_EXTRA;
+	hc_env(h, &env);
+	env.rsp = &t->rspv;
+	if (t->be && t->be != h->fe)
+		v = l7_http_rsp_rules(t->be, &env, &t->rspv, &t->arena, &status, &new_reason);
+	if (v == L7_CONTINUE)
+		v = l7_http_rsp_rules(h->fe, &env, &t->rspv, &t->arena, &status, &new_reason);
+	if (v == L7_DENY_RSP || v == L7_FAIL) {
+		__atomic_add_fetch(&h->fe->denied_req, 1, __ATOMIC_RELAXED);
+		t->srv_close = true;
+		txn_error(h, 502, 'P', 'H');
+		return;
+	}
+	if (status != m->status) {
+		reason = new_reason;
+		reason_len = new_reason ? strlen(new_reason) : 0;
+	}
+	if ((status == 101 && t->upgrade) || (m->flags & H1_F_TUNNEL)) {
+		t->rs = RS_TUNNEL;
+		t->cli_close = t->srv_close = true;
+	} else {
+		if (!(m->flags & H1_F_KEEP_ALIVE) || m->body == H1_BODY_CLOSE)
+			t->srv_close = true;
+		if (m->body == H1_BODY_CLOSE)
+			t->cli_close = true;
+		if (m->body == H1_BODY_CHUNKED && t->req.version == 10) {
+			t->rsp_dechunk = true;
+			t->cli_close = true;
+		}
+		/* a response that comes before the request was sent: the rest is not sent */
+		if (t->rq == RQ_BODY) {
+			t->cli_close = true;
+			t->srv_close = true;
+		}
+	}
+	t->status = (int)status;
+	count_status(h->fe, (int)status);
+	if (t->be && t->be != h->fe)
+		count_status(t->be, (int)status);
+	if (build_rsp_head(h, m, status, reason, reason_len, true) < 0) {
+		txn_error(h, 502, 'P', 'H');
+		return;
+	}
+	t->rsp_head_sent = true;
+	h->sin.rd += head_len;
+	if (t->rs == RS_TUNNEL) {
+		t->rq = RQ_TUNNEL;
+		t->req_fwd = h->cin.wr - h->cin.rd;
+		return;
+	}
+	switch (m->body) {
+	case H1_BODY_CL:
+		t->rsp_left = m->content_length;
+		t->rs = t->rsp_left ? RS_BODY : RS_DONE;
+		break;
+	case H1_BODY_CHUNKED:
+		h1_chunk_init(&t->rsp_ck);
+		t->rs = RS_BODY;
+		break;
+	case H1_BODY_CLOSE:
+		t->rs = RS_BODY;
+		break;
+	default:
+		t->rs = RS_DONE;
+		break;
+	}
+}
+
+/* Chunked response to an HTTP/1.0 client: copy the payload only, into cout. */
+static int rsp_dechunk(struct hconn *h)
+{
+	struct txn *t = &h->t;
+
+	while (h->sin.rd < h->sin.wr && buf_len(&h->cout) < h->bufsize) {
+		size_t avail = h->sin.wr - h->sin.rd, used = 0, data = 0, k;
+		const char *p = h->sin.data + h->sin.rd;
+		int r;
+
+		/* Inside a chunk's payload, `remain` bytes of data follow. */
+		k = avail;
+		if (t->rsp_ck.remain && t->rsp_ck.total)
+			k = t->rsp_ck.remain < avail ? (size_t)t->rsp_ck.remain : avail;
+		else
+			k = 1;
+		r = h1_chunk_feed(&t->rsp_ck, p, k, &used, &data);
+		if (data) {
+			/* payload bytes are the last `data` bytes of what was used */
+			if (buf_put(&h->cout, p + used - data, data) < 0)
+				return -1;
+			t->bytes_out += data;
+		}
+		h->sin.rd += used;
+		if (r < 0)
+			return -1;
+		if (r == 1) {
+			t->rs = RS_DONE;
+			break;
+		}
+		if (!used)
+			break;
+	}
+	if (h->sin.rd == h->sin.wr)
+		h->sin.rd = h->sin.wr = 0;
+	return 0;
+}
+
+static void rsp_body(struct hconn *h)
+{
+	struct txn *t = &h->t;
+	size_t start = h->sin.rd + t->rsp_fwd, avail = h->sin.wr - start;
+
+	if (t->rsp_dechunk) {
+		if (rsp_dechunk(h) < 0) {
+			set_term(h, 'S', 'D');
+			txn_reply(h, t->status, NULL, 0, true);
+			return;
+		}
+	} else if (t->rsp.body == H1_BODY_CL) {
+		size_t k = avail < t->rsp_left ? avail : (size_t)t->rsp_left;
+
+		t->rsp_fwd += k;
+		t->rsp_left -= k;
+		if (!t->rsp_left) {
+			t->rs = RS_DONE;
+			if (avail > k)
+				t->srv_close = true; /* bytes beyond the body: not reusable */
+		}
+	} else if (t->rsp.body == H1_BODY_CHUNKED) {
+		size_t used = 0, data = 0;
+		int r = avail ? h1_chunk_feed(&t->rsp_ck, h->sin.data + start, avail, &used, &data) :
+				0;
+
+		t->rsp_fwd += used;
+		if (r < 0) {
+			set_term(h, 'S', 'D');
+			t->srv_close = true;
+			t->cli_close = true;
+			t->rs = RS_DONE; /* what was valid is sent, then the client is closed */
+			return;
+		}
+		if (r == 1) {
+			t->rs = RS_DONE;
+			if (avail > used)
+				t->srv_close = true;
+		}
+	} else {
+		t->rsp_fwd += avail; /* until the server closes */
+		if (t->s_eof)
+			t->rs = RS_DONE;
+	}
+	if (t->rs == RS_BODY && t->s_eof && t->rsp.body != H1_BODY_CLOSE &&
+	    h->sin.rd + t->rsp_fwd == h->sin.wr) {
+		/* truncated response: send what came and close the client */
+		set_term(h, 'S', 'D');
+		t->srv_close = true;
+		t->cli_close = true;
+		t->rs = RS_DONE;
+	}
+}
+
+/* The server failed before a complete response head. */
+static void srv_failed_early(struct hconn *h, char when)
+{
+	struct txn *t = &h->t;
+
+	if (t->reused && !t->req_body_sent && h->sin.wr == 0 && !t->rsp_head_sent) {
+		/* An idle connection the server had closed: send again on a new one. */
+		txn_drop_sconn(h);
+		t->sv = SV_NONE;
+		t->rs = RS_NONE;
+		t->s_eof = false;
+		h->sout.rd = 0;
+		t->first = true; /* no reuse this time */
+		txn_connect(h);
+		return;
+	}
+	txn_error(h, 502, 'S', when);
+}
+
+static void rsp_analyze(struct hconn *h)
+{
+	struct txn *t = &h->t;
+	int r;
+
+	switch (t->rs) {
+	case RS_NONE:
+	case RS_DONE:
+		return;
+	case RS_HEAD:
+		if (h->sin.wr == h->sin.rd) {
+			if (t->s_eof)
+				srv_failed_early(h, 'H');
+			return;
+		}
+		if (h->sin.rd) {
+			/* parse from the start of the buffer (offsets stay valid) */
+			memmove(h->sin.data, h->sin.data + h->sin.rd, h->sin.wr - h->sin.rd);
+			h->sin.wr -= h->sin.rd;
+			h->sin.rd = 0;
+		}
+		r = h1_parse(&t->rsp, h->sin.data, h->sin.wr);
+		if (r == H1_NEED_MORE) {
+			if (t->s_eof || h->sin.wr >= h->sin.size) {
+				set_term(h, 'S', 'H');
+				t->srv_close = true;
+				txn_error(h, 502, 'S', 'H');
+			}
+			return;
+		}
+		if (r == H1_ERROR) {
+			lb_dbg("backend '%s': bad response: %s", t->be ? t->be->name : "?",
+			       t->rsp.err ? t->rsp.err : "?");
+			t->srv_close = true;
+			txn_error(h, 502, 'P', 'H');
+			return;
+		}
+		process_response(h, (size_t)r);
+		return;
+	case RS_BODY:
+		rsp_body(h);
+		return;
+	case RS_TUNNEL:
+		t->rsp_fwd = h->sin.wr - h->sin.rd;
+		return;
+	}
+}
+
+/* ---- I/O ---- */
+
+static void cli_read(struct hconn *h)
+{
+	struct buf *b = &h->cin;
+	ssize_t n;
+	size_t room, base;
+
+	h->c_more = false;
+	if (h->c_eof)
+		return;
+	if (h->lingering) {
+		char junk[4096];
+
+		n = h->cx.ops->recv(&h->cx, junk, sizeof(junk));
+		if (n == 0 || (n < 0 && errno != EAGAIN))
+			h->c_eof = true;
+		else if (n > 0)
+			h->c_more = true;
+		return;
+	}
+	/* Compact: keep the request head (during a transaction) at the start. */
+	base = h->t.rq == RQ_TUNNEL ? 0 : h->t.head_len;
+	if (b->wr == b->size && h->t.rq >= RQ_BODY && b->rd > base) {
+		memmove(b->data + base, b->data + b->rd, b->wr - b->rd);
+		b->wr -= b->rd - base;
+		b->rd = base;
+	}
+	room = b->size - b->wr;
+	if (!room)
+		return;
+	n = h->cx.ops->recv(&h->cx, b->data + b->wr, room);
+	if (n > 0) {
+		b->wr += n;
+		h->bytes_rx_total += n;
+		h->c_last = now_of(h);
+		h->c_more = (size_t)n == room || h->cx.ops->pending(&h->cx);
+		return;
+	}
+	if (n == 0 || errno != EAGAIN) {
+		h->c_eof = true;
+		if (n < 0)
+			set_term(h, 'C', h->t.rs >= RS_BODY ? 'D' : 'R');
+	}
+}
+
+static void srv_read(struct hconn *h)
+{
+	struct buf *b = &h->sin;
+	struct sconn *sc = h->sc;
+	ssize_t n;
+	size_t room;
+
+	h->s_more = false;
+	if (!sc || h->t.sv != SV_READY || h->t.s_eof)
+		return;
+	if (b->rd == b->wr && !h->t.rsp_fwd)
+		b->rd = b->wr = 0;
+	if (b->wr == b->size && b->rd > 0 && h->t.rs != RS_HEAD) {
+		memmove(b->data, b->data + b->rd, b->wr - b->rd);
+		b->wr -= b->rd;
+		b->rd = 0;
+	}
+	room = b->size - b->wr;
+	if (!room)
+		return;
+	do {
+		n = recv(sc->fd, b->data + b->wr, room, 0);
+	} while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		b->wr += n;
+		h->s_last = now_of(h);
+		h->s_more = (size_t)n == room;
+		if (h->t.srv)
+			__atomic_add_fetch(&h->t.srv->bytes_out, n, __ATOMIC_RELAXED);
+		return;
+	}
+	if (n == 0 || errno != EAGAIN)
+		h->t.s_eof = true;
+}
+
+static bool sock_again(void)
+{
+	return errno == EAGAIN || errno == EWOULDBLOCK;
+}
+
+static void srv_send(struct hconn *h)
+{
+	struct txn *t = &h->t;
+	struct sconn *sc = h->sc;
+	ssize_t n;
+
+	if (!sc || t->sv != SV_READY || h->s_wblocked)
+		return;
+	while (h->sout.rd < h->sout.wr) {
+		n = send(sc->fd, h->sout.data + h->sout.rd, h->sout.wr - h->sout.rd, MSG_NOSIGNAL);
+		if (n > 0) {
+			h->sout.rd += n;
+			h->s_last = now_of(h);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && sock_again()) {
+			h->s_wblocked = true;
+			return;
+		}
+		t->s_eof = true;
+		if (t->rs == RS_HEAD)
+			srv_failed_early(h, 'H');
+		return;
+	}
+	while (t->req_fwd > 0) {
+		n = send(sc->fd, h->cin.data + h->cin.rd, t->req_fwd, MSG_NOSIGNAL);
+		if (n > 0) {
+			h->cin.rd += n;
+			t->req_fwd -= n;
+			t->req_body_sent = true;
+			h->s_last = now_of(h);
+			if (t->srv)
+				__atomic_add_fetch(&t->srv->bytes_in, n, __ATOMIC_RELAXED);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && sock_again()) {
+			h->s_wblocked = true;
+			return;
+		}
+		/* The server stopped reading: it may still answer (an early 413, say). */
+		t->s_eof = t->rs == RS_HEAD ? t->s_eof : true;
+		t->req_fwd = 0;
+		h->cin.rd = h->cin.wr;
+		t->srv_close = true;
+		t->cli_close = true;
+		if (t->rq == RQ_BODY)
+			t->rq = RQ_DONE;
+		return;
+	}
+	if (h->cin.rd == h->cin.wr && t->rq != RQ_IDLE && t->rq != RQ_HEAD)
+		h->cin.rd = h->cin.wr = t->rq == RQ_TUNNEL ? 0 : t->head_len;
+	if (t->rq == RQ_TUNNEL && h->c_eof && !t->s_shut) {
+		shutdown(sc->fd, SHUT_WR);
+		t->s_shut = true;
+	}
+}
+
+static void cli_send(struct hconn *h)
+{
+	struct txn *t = &h->t;
+	ssize_t n;
+
+	if (h->c_wblocked || h->lingering)
+		return;
+	while (h->cout.rd < h->cout.wr) {
+		n = h->cx.ops->send(&h->cx, h->cout.data + h->cout.rd, h->cout.wr - h->cout.rd);
+		if (n > 0) {
+			h->cout.rd += n;
+			h->c_last = now_of(h);
+			continue;
+		}
+		if (n < 0 && errno == EAGAIN) {
+			h->c_wblocked = true;
+			return;
+		}
+		goto gone;
+	}
+	h->cout.rd = h->cout.wr = 0;
+	while (t->rsp_fwd > 0) {
+		n = h->cx.ops->send(&h->cx, h->sin.data + h->sin.rd, t->rsp_fwd);
+		if (n > 0) {
+			h->sin.rd += n;
+			t->rsp_fwd -= n;
+			t->bytes_out += n;
+			h->c_last = now_of(h);
+			continue;
+		}
+		if (n < 0 && errno == EAGAIN) {
+			h->c_wblocked = true;
+			return;
+		}
+		goto gone;
+	}
+	if (h->sin.rd == h->sin.wr && t->rs != RS_HEAD)
+		h->sin.rd = h->sin.wr = 0;
+	return;
+gone:
+	/* The client went away: nothing more can be delivered. */
+	set_term(h, 'C', 'D');
+	h->cout.rd = h->cout.wr = 0;
+	t->rsp_fwd = 0;
+	t->srv_close = true;
+	t->cli_close = true;
+	h->c_eof = true;
+	h->dead = true;
+}
+
+/* ---- transaction end ---- */
+
+static void txn_reset(struct hconn *h)
+{
+	struct txn *t = &h->t;
+
+	free(t->reqline);
+	l7_arena_reset(&t->arena);
+	memset(t, 0, sizeof(*t));
+	h1_msg_init_req(&t->req, h->req_hdrs, h->maxhdr, h->bufsize);
+}
+
+static void txn_finish(struct hconn *h)
+{
+	struct txn *t = &h->t;
+	struct buf *b = &h->cin;
+
+	txn_log(h);
+	if (t->be) {
+		__atomic_add_fetch(&t->be->bytes_in, t->bytes_in, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&t->be->bytes_out, t->bytes_out, __ATOMIC_RELAXED);
+	}
+	__atomic_add_fetch(&h->fe->bytes_in, t->bytes_in, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&h->fe->bytes_out, t->bytes_out, __ATOMIC_RELAXED);
+	if (h->sc) {
+		struct sconn *sc = h->sc;
+
+		h->sc = NULL;
+		sc->nreq++;
+		if (!t->srv_close && !t->s_eof && t->rs == RS_DONE && t->rq == RQ_DONE &&
+		    h->sin.rd == h->sin.wr && h->sout.rd == h->sout.wr)
+			pool_put(h->lw, sc);
+		else {
+			sc->owner = NULL;
+			list_init(&sc->bucket);
+			sconn_close(sc);
+		}
+	}
+	txn_release_srv(h);
+	h->ntxn++;
+	h->sin.rd = h->sin.wr = 0;
+	h->sout.rd = h->sout.wr = 0;
+	if (t->cli_close) {
+		hc_start_close(h);
+		t->rq = RQ_DONE;
+		t->rs = RS_DONE;
+		return;
+	}
+	/* Keep-alive: the next request (maybe already here) starts at the buffer's start. */
+	if (b->rd < b->wr && b->rd > 0)
+		memmove(b->data, b->data + b->rd, b->wr - b->rd);
+	b->wr -= b->rd;
+	b->rd = 0;
+	txn_reset(h);
+	h->t_idle = now_of(h);
+}
+
+static bool txn_complete(struct hconn *h)
+{
+	struct txn *t = &h->t;
+	bool rsp_done = t->rs == RS_DONE && h->cout.rd == h->cout.wr && !t->rsp_fwd;
+
+	if (!rsp_done)
+		return false;
+	if (t->rq == RQ_DONE && h->sout.rd == h->sout.wr && !t->req_fwd)
+		return true;
+	if (t->rq == RQ_BODY || (t->rq == RQ_DONE && (t->req_fwd || h->sout.rd < h->sout.wr))) {
+		/* the response is complete before the request: stop sending it */
+		t->cli_close = true;
+		t->srv_close = true;
+		return true;
+	}
+	return false;
+}
+
+/* ---- connection lifetime ---- */
+
+static void hc_free(struct hconn *h)
+{
+	struct worker *w = h->w;
+	struct ev_loop *loop = w->loop;
+
+	if (h->t.active) {
+		if (!h->t.term[0])
+			set_term(h, 'C', h->t.rs >= RS_BODY ? 'D' : 'R');
+		txn_log(h);
+	}
+	txn_drop_sconn(h);
+	txn_release_srv(h);
+	ev_io_stop(loop, &h->cio);
+	ev_timer_stop(loop, &h->timer);
+	if (h->cx.ops)
+		h->cx.ops->release(&h->cx);
+	close(h->cfd);
+	list_del(&h->list);
+	free(h->t.reqline);
+	l7_arena_reset(&h->t.arena);
+	free(h->cin.data);
+	free(h->cout.data);
+	free(h->sin.data);
+	free(h->sout.data);
+	free(h->req_hdrs);
+	free(h->rsp_hdrs);
+	free(h->reqv_hdrs);
+	free(h->rspv_hdrs);
+	w->nconns--;
+	if (&worker_conn_closed)
+		worker_conn_closed(w, h->fe);
+	free(h);
+}
+
+static void hc_update(struct hconn *h)
+{
+	struct txn *t = &h->t;
+	struct ev_loop *loop = h->w->loop;
+	ev_tstamp now = ev_now(loop), dl = 0;
+	int cev = 0, sev = 0;
+
+#define DL(x)                                                                                      \
+	do {                                                                                       \
+		ev_tstamp _d = (x);                                                                \
+		if (_d > 0 && (!dl || _d < dl))                                                    \
+			dl = _d;                                                                   \
+	} while (0)
+
+	if (!h->hs_done) {
+		cev = h->cx.want ? h->cx.want : EV_READ;
+		if (to_http_request(h))
+			DL(h->t_accept + to_http_request(h) / 1000.0);
+		goto arm;
+	}
+	/* client events */
+	if (h->lingering) {
+		if (!h->c_eof)
+			cev |= EV_READ;
+	} else if (!h->c_eof && !h->closing) {
+		bool room = h->cin.wr < h->cin.size ||
+			    (t->rq >= RQ_BODY && h->cin.rd > (t->rq == RQ_TUNNEL ? 0 : t->head_len));
+
+		if (room)
+			cev |= EV_READ;
+	}
+	if ((h->cout.rd < h->cout.wr || t->rsp_fwd) && !h->lingering)
+		cev |= EV_WRITE;
+	if (h->cx.want)
+		cev |= h->cx.want;
+	/* server events */
+	if (h->sc && h->sc->owner == h) {
+		if (t->sv == SV_CONNECTING) {
+			sev = EV_WRITE;
+		} else if (t->sv == SV_READY) {
+			if (!t->s_eof && (h->sin.wr < h->sin.size || h->sin.rd > 0) &&
+			    (t->rs == RS_HEAD || t->rs == RS_BODY || t->rs == RS_TUNNEL))
+				sev |= EV_READ;
+			if (h->sout.rd < h->sout.wr || t->req_fwd)
+				sev |= EV_WRITE;
+		}
+		set_io(loop, &h->sc->io, h->sc->fd, sev);
+	}
+	/* deadlines */
+	if (h->closing) {
+		DL(h->close_at);
+	} else if (t->rq == RQ_IDLE) {
+		if (h->ntxn == 0) {
+			if (to_http_request(h))
+				DL(h->t_accept + to_http_request(h) / 1000.0);
+		} else if (to_keep_alive(h)) {
+			DL(h->t_idle + to_keep_alive(h) / 1000.0);
+		}
+	} else if (t->rq == RQ_HEAD) {
+		if (to_http_request(h))
+			DL(t->t_start + to_http_request(h) / 1000.0);
+	} else if (t->rq == RQ_TUNNEL || t->rs == RS_TUNNEL) {
+		uint32_t tt = to_tunnel(h);
+
+		if (tt) {
+			DL((h->c_last > h->s_last ? h->c_last : h->s_last) + tt / 1000.0);
+		} else {
+			if (h->fe->to.client)
+				DL(h->c_last + h->fe->to.client / 1000.0);
+			if (to_server(h))
+				DL(h->s_last + to_server(h) / 1000.0);
+		}
+	} else {
+		if (t->sv == SV_QUEUED) {
+			DL(now + L7_QUEUE_POLL);
+			DL(t->q_deadline);
+		} else if (t->sv == SV_CONNECTING) {
+			DL(t->conn_deadline);
+		} else if (t->sv == SV_READY && (t->rs == RS_HEAD || t->rs == RS_BODY) &&
+			   to_server(h)) {
+			DL(h->s_last + to_server(h) / 1000.0);
+		}
+		if (h->fe->to.client && (t->rq == RQ_BODY || (cev & EV_WRITE)))
+			DL(h->c_last + h->fe->to.client / 1000.0);
+	}
+arm:
+	set_io(loop, &h->cio, h->cfd, cev);
+	ev_timer_stop(loop, &h->timer);
+	if (dl) {
+		ev_timer_set(&h->timer, dl > now ? dl - now : 0.0, 0.0);
+		ev_timer_start(loop, &h->timer);
+	}
+#undef DL
+}
+
+static void hc_handshake(struct hconn *h)
+{
+	int r = h->cx.ops->handshake(&h->cx);
+
+	if (r == 1) {
+		h->hs_done = true;
+		h->c_last = now_of(h);
+		return;
+	}
+	if (r < 0) {
+		lb_dbg("frontend '%s': TLS handshake failed: %s", h->fe->name,
+		       h->cx.err ? h->cx.err : "?");
+		h->dead = true;
+	}
+}
+
+static void hc_progress(struct hconn *h, int crev, int srev)
+{
+	struct txn *t = &h->t;
+	int iter;
+
+	if (h->in_progress)
+		return;
+	h->in_progress = true;
+	if (crev & EV_WRITE)
+		h->c_wblocked = false;
+	if (srev & EV_WRITE)
+		h->s_wblocked = false;
+	if (!h->hs_done) {
+		hc_handshake(h);
+		if (!h->hs_done)
+			goto out;
+		crev |= EV_READ;
+	}
+	if (t->sv == SV_CONNECTING && (srev & (EV_WRITE | EV_READ))) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		if (getsockopt(h->sc->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		if (err)
+			conn_failed(h, err);
+		else
+			srv_connected(h);
+	}
+	for (iter = 0; iter < 32 && !h->dead; iter++) {
+		size_t snap[8] = { h->cin.wr, h->cin.rd, h->sin.wr, h->sin.rd,
+				   h->cout.rd, h->sout.rd, h->ntxn, t->req_fwd + t->rsp_fwd };
+		unsigned states = t->rq | t->rs << 4 | t->sv << 8;
+		bool ceof = h->c_eof, seof = t->s_eof;
+
+		if ((crev & EV_READ) || h->c_more || (h->cx.ssl && (crev & EV_WRITE)) ||
+		    (iter == 0 && h->cx.ops->pending(&h->cx)))
+			cli_read(h);
+		if ((srev & EV_READ) || h->s_more)
+			srv_read(h);
+		crev = srev = 0;
+		if (h->lingering) {
+			if (h->c_eof)
+				h->dead = true;
+			break;
+		}
+		if (!h->closing) {
+			req_analyze(h);
+			srv_send(h);
+			rsp_analyze(h);
+		}
+		cli_send(h);
+		if (h->dead)
+			break;
+		if (!h->closing && txn_complete(h))
+			txn_finish(h);
+		if (h->closing && h->cout.rd == h->cout.wr && !t->rsp_fwd) {
+			/* Response delivered: send FIN, then drain what the client still sends. */
+			h->cx.ops->shutw(&h->cx);
+			h->lingering = true;
+			if (h->c_eof)
+				h->dead = true;
+			break;
+		}
+		if (snap[0] == h->cin.wr && snap[1] == h->cin.rd && snap[2] == h->sin.wr &&
+		    snap[3] == h->sin.rd && snap[4] == h->cout.rd && snap[5] == h->sout.rd &&
+		    snap[6] == h->ntxn && snap[7] == t->req_fwd + t->rsp_fwd &&
+		    states == (t->rq | t->rs << 4 | t->sv << 8) && ceof == h->c_eof &&
+		    seof == t->s_eof && !h->c_more && !h->s_more)
+			break;
+	}
+	/* Tunnel: both directions ended. */
+	if (!h->dead && t->rs == RS_TUNNEL && h->c_eof && t->s_eof && !t->req_fwd &&
+	    !t->rsp_fwd && h->cout.rd == h->cout.wr)
+		h->dead = true;
+	if (!h->dead && t->rs == RS_TUNNEL && t->s_eof && !t->rsp_fwd && !h->cx.shut)
+		h->cx.ops->shutw(&h->cx);
+out:
+	h->in_progress = false;
+	if (h->dead) {
+		hc_free(h);
+		return;
+	}
+	hc_update(h);
+}
+
+static void cio_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	hc_progress(io->data, revents, 0);
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *tm, int revents)
+{
+	struct hconn *h = tm->data;
+	struct txn *t = &h->t;
+	ev_tstamp now = ev_now(loop);
+
+	if (!h->hs_done || h->closing) {
+		h->dead = true;
+		goto done;
+	}
+	switch (t->rq) {
+	case RQ_IDLE:
+		if (h->ntxn == 0 && to_http_request(h) &&
+		    now + 0.0005 >= h->t_accept + to_http_request(h) / 1000.0) {
+			t->active = true;
+			t->t_start = h->t_accept;
+			t->wall_start = h->wall_accept;
+			txn_error(h, 408, 'c', 'R');
+			goto done;
+		}
+		if (h->ntxn > 0 && to_keep_alive(h) &&
+		    now + 0.0005 >= h->t_idle + to_keep_alive(h) / 1000.0) {
+			h->dead = true; /* idle keep-alive connection: closed silently */
+			goto done;
+		}
+		goto done;
+	case RQ_HEAD:
+		if (to_http_request(h) && now + 0.0005 >= t->t_start + to_http_request(h) / 1000.0) {
+			__atomic_add_fetch(&h->fe->failed_req, 1, __ATOMIC_RELAXED);
+			txn_error(h, 408, 'c', 'R');
+		}
+		goto done;
+	default:
+		break;
+	}
+	if (t->rq == RQ_TUNNEL || t->rs == RS_TUNNEL) {
+		uint32_t tt = to_tunnel(h);
+		ev_tstamp last = h->c_last > h->s_last ? h->c_last : h->s_last;
+
+		if (tt && now + 0.0005 >= last + tt / 1000.0) {
+			set_term(h, h->c_last <= h->s_last ? 'c' : 's', 'D');
+			h->dead = true;
+		} else if (!tt && h->fe->to.client && now + 0.0005 >= h->c_last + h->fe->to.client / 1000.0) {
+			set_term(h, 'c', 'D');
+			h->dead = true;
+		} else if (!tt && to_server(h) && now + 0.0005 >= h->s_last + to_server(h) / 1000.0) {
+			set_term(h, 's', 'D');
+			h->dead = true;
+		}
+		goto done;
+	}
+	if (t->sv == SV_QUEUED) {
+		if (t->q_deadline && now + 0.0005 >= t->q_deadline) {
+			set_term(h, 's', 'Q');
+			txn_error(h, 503, 's', 'Q');
+		} else {
+			txn_connect(h);
+		}
+		goto done;
+	}
+	if (t->sv == SV_CONNECTING && t->conn_deadline && now + 0.0005 >= t->conn_deadline) {
+		conn_failed(h, ETIMEDOUT);
+		goto done;
+	}
+	if (t->sv == SV_READY && (t->rs == RS_HEAD || t->rs == RS_BODY) && to_server(h) &&
+	    now + 0.0005 >= h->s_last + to_server(h) / 1000.0) {
+		t->srv_close = true;
+		if (t->rs == RS_HEAD && !t->rsp_head_sent) {
+			txn_error(h, 504, 's', 'H');
+		} else {
+			set_term(h, 's', 'D');
+			txn_reply(h, t->status, NULL, 0, true);
+		}
+		goto done;
+	}
+	if (h->fe->to.client && now + 0.0005 >= h->c_last + h->fe->to.client / 1000.0) {
+		if (t->rq == RQ_BODY && !t->rsp_head_sent) {
+			txn_error(h, 408, 'c', 'D');
+		} else {
+			set_term(h, 'c', 'D');
+			h->dead = true;
+		}
+		goto done;
+	}
+done:
+	hc_progress(h, 0, 0);
+}
+
+/* ---- per-worker housekeeping ---- */
+
+static void l7_tick_cb(struct ev_loop *loop, ev_timer *tm, int revents)
+{
+	struct l7_worker *lw = tm->data;
+	ev_tstamp now = ev_now(loop);
+	struct sconn *sc, *st;
+	struct hconn *h, *ht;
+	bool stopping = lw->w->stopping;
+
+	list_for_each_safe(sc, st, &lw->idle_lru, lru) {
+		if (stopping || sc->m != lbd.m || sc->srv->removed ||
+		    now - sc->idle_since >= pool_idle_ms(sc) / 1000.0)
+			sconn_close(sc);
+	}
+	if (!stopping)
+		return;
+	/* Soft stop: idle keep-alive clients go now, busy ones after their response. */
+	list_for_each_safe(h, ht, &lw->conns, list) {
+		if (h->t.rq == RQ_IDLE && h->cin.wr == 0 && !h->closing) {
+			h->dead = true;
+			hc_progress(h, 0, 0);
+		} else {
+			h->t.cli_close = true;
+		}
+	}
+}
+
+static struct l7_worker *l7_worker_get(struct worker *w)
+{
+	struct l7_worker *lw = &l7w[w->id];
+
+	if (lw->ready)
+		return lw;
+	lw->w = w;
+	list_init(&lw->conns);
+	list_init(&lw->idle_lru);
+	for (int i = 0; i < L7_IDLE_BUCKETS; i++)
+		list_init(&lw->idle[i]);
+	ev_timer_init(&lw->tick, l7_tick_cb, 0.25, 0.25);
+	lw->tick.data = lw;
+	ev_timer_start(w->loop, &lw->tick);
+	ev_unref(w->loop); /* housekeeping does not keep the loop alive */
+	lw->ready = true;
+	return lw;
+}
+
+void http_conn_close_all(struct worker *w)
+{
+	struct l7_worker *lw = &l7w[w->id];
+	struct hconn *h, *ht;
+	struct sconn *sc, *st;
+
+	if (!lw->ready)
+		return;
+	list_for_each_safe(h, ht, &lw->conns, list) {
+		set_term(h, 'K', 'D');
+		hc_free(h);
+	}
+	list_for_each_safe(sc, st, &lw->idle_lru, lru)
+		sconn_close(sc);
+}
+
+static void *bind_tls_ctx(struct proxy *fe, struct bind *b)
+{
+	struct l7_px *lp = fe->l7;
+
+	for (int i = 0; lp && i < lp->ntls; i++) {
+		if (lp->tls[i].b == b)
+			return lp->tls[i].ctx;
+	}
+	return NULL;
+}
+
+void http_conn_accept(struct worker *w, struct listener *l, int cfd, struct sockaddr_storage *src)
+{
+	struct proxy *fe = l->fe;
+	const struct global *g = lbd.m ? &lbd.m->global : NULL;
+	size_t bufsize = g && g->tune_bufsize > 0 ? (size_t)g->tune_bufsize : H1_DEFAULT_BUFSIZE;
+	uint32_t maxhdr = g && g->tune_maxhdr > 0 ? (uint32_t)g->tune_maxhdr : H1_DEFAULT_MAXHDR;
+	struct l7_worker *lw = l7_worker_get(w);
+	socklen_t slen = sizeof(struct sockaddr_storage);
+	struct hconn *h;
+	int one = 1;
+
+	h = calloc(1, sizeof(*h));
+	if (!h || !px_l7(fe))
+		goto fail;
+	h->lw = lw;
+	h->w = w;
+	h->l = l;
+	h->fe = fe;
+	h->cfd = cfd;
+	h->src = *src;
+	h->bufsize = bufsize;
+	h->maxhdr = maxhdr;
+	getsockname(cfd, (struct sockaddr *)&h->dst, &slen);
+	if (buf_alloc(&h->cin, bufsize + L7_CIN_EXTRA) < 0 || buf_alloc(&h->sin, bufsize) < 0 ||
+	    buf_alloc(&h->cout, 4096) < 0 || buf_alloc(&h->sout, 4096) < 0)
+		goto fail_free;
+	h->req_hdrs = calloc(maxhdr, sizeof(struct h1_hdr));
+	h->rsp_hdrs = calloc(maxhdr, sizeof(struct h1_hdr));
+	h->reqv_hdrs = calloc(maxhdr + L7_HDR_EXTRA, sizeof(struct h1_hdr));
+	h->rspv_hdrs = calloc(maxhdr + L7_HDR_EXTRA, sizeof(struct h1_hdr));
+	if (!h->req_hdrs || !h->rsp_hdrs || !h->reqv_hdrs || !h->rspv_hdrs)
+		goto fail_free;
+	if (l->bind && l->bind->ssl) {
+		void *ctx = bind_tls_ctx(fe, l->bind);
+
+		if (!ctx || xconn_init_tls(&h->cx, ctx, cfd) < 0)
+			goto fail_free;
+		h->ssl = true;
+	} else {
+		xconn_init_raw(&h->cx, cfd);
+		h->hs_done = true;
+	}
+	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (fe->options & PX_OPT_TCPKA)
+		setsockopt(cfd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	h->t_accept = h->c_last = h->s_last = ev_now(w->loop);
+	h->wall_accept = wall_now();
+	txn_reset(h);
+	ev_io_init(&h->cio, cio_cb, cfd, 0);
+	h->cio.data = h;
+	ev_timer_init(&h->timer, timer_cb, 0.0, 0.0);
+	h->timer.data = h;
+	list_add_tail(&h->list, &lw->conns);
+	w->nconns++;
+	h->t.first = true;
+	hc_update(h);
+	return;
+fail_free:
+	if (h->cx.ops)
+		h->cx.ops->release(&h->cx);
+	free(h->cin.data);
+	free(h->cout.data);
+	free(h->sin.data);
+	free(h->sout.data);
+	free(h->req_hdrs);
+	free(h->rsp_hdrs);
+	free(h->reqv_hdrs);
+	free(h->rspv_hdrs);
+fail:
+	free(h);
+	close(cfd);
+	if (&worker_conn_closed)
+		worker_conn_closed(w, fe);
+}
+
+static void __attribute__((constructor)) http_proxy_register(void)
+{
+	if (&http_accept_hook)
+		http_accept_hook = http_conn_accept;
+}

@@ -1,0 +1,258 @@
+#!/bin/bash
+# Health checks: TCP and HTTP checks, rise/fall timing, HAProxy's log
+# wording, `http-check expect` (status, string, negation), servers that hang
+# or answer garbage, `timeout check`, backup servers taking over.
+# Runs in its own network namespace (unshare -n): only its loopback is used.
+if [ -z "${XLB_IN_NS:-}" ]; then
+	exec unshare -n env XLB_IN_NS=1 bash "$0" "$@"
+fi
+ip link set lo up
+. "$(dirname "$0")/lib.sh"
+
+SOCK=$T_TMP/lbd.sock
+api() { echo "$*" | socat -t 5 - UNIX-CONNECT:"$SOCK"; }
+# srv_status B/S: the status column of `show stat` for a server
+srv_status() {
+	api "show stat" | awk -F, -v px="${1%/*}" -v sv="${1#*/}" '$1==px && $2==sv {print $18}'
+}
+# wait_status B/S STATUS TIMEOUT_MS: prints the ms it took, returns 1 on timeout
+wait_status() {
+	local t0 i n=$(($3 / 20))
+	t0=$(date +%s%N)
+	for ((i = 0; i < n; i++)); do
+		if [ "$(srv_status "$1")" = "$2" ]; then
+			echo $((($(date +%s%N) - t0) / 1000000))
+			return 0
+		fi
+		sleep 0.02
+	done
+	echo "timeout"
+	return 1
+}
+# wait_log PATTERN [TIMEOUT_S]: wait for a line of lbd's log
+wait_log() {
+	local i n=$(((${2:-5}) * 20))
+	for ((i = 0; i < n; i++)); do
+		grep -qF -- "$1" "$T_TMP/lbd.log" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# ports VAR...: a distinct free port in each (t_port runs in a subshell when
+# used as $(t_port), so it cannot advance its base between calls).
+ports() {
+	local v
+	for v in "$@"; do
+		while (echo >/dev/tcp/127.0.0.1/$T_PORT_BASE) 2>/dev/null; do
+			T_PORT_BASE=$((T_PORT_BASE + 1))
+		done
+		printf -v "$v" %d $T_PORT_BASE
+		T_PORT_BASE=$((T_PORT_BASE + 1))
+	done
+}
+ports P1 P2 P3 PB FE PHANG PGARB FE2 PB2
+demo s1 127.0.0.1:$P1
+S1=${T_PIDS[-1]}
+demo s2 127.0.0.1:$P2
+S2=${T_PIDS[-1]}
+demo s3 127.0.0.1:$P3
+S3=${T_PIDS[-1]}
+demo bk 127.0.0.1:$PB
+demo bk2 127.0.0.1:$PB2
+# Accepts and never answers.
+socat TCP-LISTEN:$PHANG,bind=127.0.0.1,reuseaddr,fork SYSTEM:"sleep 30" &
+T_PIDS+=($!)
+# Answers garbage (TCP echo mode: its name, then what it reads).
+demo garb 127.0.0.1:$PGARB -e
+wait_port 127.0.0.1 $PHANG 5
+
+cfg=$T_TMP/h.cfg
+cat >"$cfg" <<CFG
+global
+    stats socket $SOCK mode 600 level admin
+defaults
+    mode tcp
+    timeout connect 500ms
+    timeout client 5s
+    timeout server 5s
+    timeout check 300ms
+    retries 3
+    option redispatch
+frontend fe
+    bind 127.0.0.1:$FE
+    default_backend web
+backend web
+    option httpchk GET /
+    http-check expect status 200
+    default-server check inter 200 rise 2 fall 3
+    server s1 127.0.0.1:$P1
+    server s2 127.0.0.1:$P2
+    server s3 127.0.0.1:$P3
+    server bk 127.0.0.1:$PB backup
+backend st500
+    option httpchk GET /status/500
+    http-check expect status 200
+    server a 127.0.0.1:$P1 check inter 200 fall 2
+backend stneg
+    option httpchk GET /status/500
+    http-check expect ! status 500
+    server a 127.0.0.1:$P1 check inter 200 fall 2
+backend strok
+    option httpchk GET /
+    http-check expect string s2
+    server a 127.0.0.1:$P2 check inter 200 fall 2
+backend strbad
+    option httpchk
+    http-check send meth GET uri / ver HTTP/1.1 hdr Host www.example.com
+    http-check expect string nothere
+    server a 127.0.0.1:$P2 check inter 200 fall 2
+backend rstatus
+    option httpchk GET /status/204
+    http-check expect rstatus ^2[0-9][0-9]$
+    server a 127.0.0.1:$P3 check inter 200 fall 2
+backend default_ok
+    option httpchk
+    server a 127.0.0.1:$P3 check inter 200 fall 2
+backend hang
+    option httpchk GET /
+    server a 127.0.0.1:$PHANG check inter 200 fall 2
+    server t 127.0.0.1:$PHANG check inter 200 fall 2 port $P1
+backend garbage
+    option httpchk GET /
+    server a 127.0.0.1:$PGARB check inter 200 fall 2
+backend tcpchk
+    server hang 127.0.0.1:$PHANG check inter 200 fall 2
+    server addr 127.0.0.2:$P1 check inter 200 fall 2 addr 127.0.0.1
+    server nochk 127.0.0.1:$P2
+frontend fe2
+    bind 127.0.0.1:$FE2
+    default_backend allbk
+backend allbk
+    option allbackups
+    server a1 127.0.0.1:$P3 check inter 200 rise 1 fall 1
+    server b1 127.0.0.1:$PB backup check inter 200
+    server b2 127.0.0.1:$PB2 backup check inter 200
+CFG
+start_lbd "$cfg"
+if ! wait_port 127.0.0.1 $FE 5; then
+	fail "lbd listens on $FE"
+	sed 's/^/# /' "$T_TMP/lbd.log"
+	exit 1
+fi
+
+# Every server starts UP (HAProxy) and the first checks confirm it.
+sleep 0.8
+expect_eq "checked servers start and stay UP" "$(srv_status web/s1) $(srv_status web/s2)" "UP UP"
+expect_eq "httpchk: status 200 expected, 200 received: check_status L7OK" \
+	"$(api "show stat" | awk -F, '$1=="web" && $2=="s1" {print $37, $38}')" "L7OK 200"
+
+# ---- expectations ----
+wait_status st500/a DOWN 3000 >/dev/null
+expect_eq "expect status 200, server answers 500: DOWN" "$(srv_status st500/a)" "DOWN"
+check "logged with HAProxy's wording (Layer7 wrong status, code 500)" \
+	wait_log 'Server st500/a is DOWN, reason: Layer7 wrong status, code: 500, info: "Internal Server Error", check duration: '
+check "the last server of a backend going down is an alert" \
+	wait_log "backend 'st500' has no server available!"
+expect_eq "expect ! status 500, server answers 500: DOWN" "$(wait_status stneg/a DOWN 3000 >/dev/null; srv_status stneg/a)" "DOWN"
+expect_eq "expect string matching the body: UP" "$(srv_status strok/a)" "UP"
+wait_status strbad/a DOWN 3000 >/dev/null
+expect_eq "expect string absent from the body: DOWN" "$(srv_status strbad/a)" "DOWN"
+check "logged as an invalid response whose content did not match" \
+	wait_log 'Server strbad/a is DOWN, reason: Layer7 invalid response, info: "HTTP content check did not match"'
+expect_eq "expect rstatus ^2[0-9][0-9]$ with 204: UP" "$(srv_status rstatus/a)" "UP"
+expect_eq "no expect rule: 2xx/3xx passes" "$(srv_status default_ok/a)" "UP"
+wait_status hang/a DOWN 3000 >/dev/null
+expect_eq "a server that accepts and never answers fails the HTTP check" "$(srv_status hang/a)" "DOWN"
+check "logged as a Layer7 timeout bounded by timeout check" \
+	wait_log 'Server hang/a is DOWN, reason: Layer7 timeout, check duration: 3'
+expect_eq "'port' makes the check go to another port" "$(srv_status hang/t)" "UP"
+wait_status garbage/a DOWN 3000 >/dev/null
+expect_eq "a server answering garbage fails the HTTP check" "$(srv_status garbage/a)" "DOWN"
+check "logged as an invalid response" wait_log 'Server garbage/a is DOWN, reason: Layer7 invalid response'
+expect_eq "a plain TCP check passes on a server that only accepts" "$(srv_status tcpchk/hang)" "UP"
+expect_eq "'addr' makes the check go to another address" "$(srv_status tcpchk/addr)" "UP"
+state=$(api "show servers state tcpchk" | awk '$4=="addr" {print $23}')
+expect_eq "show servers state reports the check address" "$state" "127.0.0.1"
+
+# ---- kill a server under traffic ----
+# Steady traffic; s1 dies; it must be marked down within
+# fall * inter + timeout check (+ scheduling slack), and every request after
+# the mark must succeed (retries + redispatch cover the ones before).
+LOOPLOG=$T_TMP/loop.log
+(
+	end=$((SECONDS + 6))
+	while [ $SECONDS -lt $end ]; do
+		r=$(curl -s --max-time 2 http://127.0.0.1:$FE/) || r="ERR"
+		echo "$(date +%s%N) $r"
+	done
+) >"$LOOPLOG" &
+loop=$!
+sleep 0.5
+kill $S1
+t_kill=$(date +%s%N)
+dt=$(wait_status web/s1 DOWN 3000)
+# fall 3 * inter 200 + timeout check 300, plus one interval of slack for the
+# check already scheduled when the server died.
+check "killed server marked DOWN in ${dt}ms (<= 3*200 + 300 + 200 + 200ms)" \
+	[ "$dt" != timeout ] && [ "$dt" -le 1300 ]
+t_down=$(date +%s%N)
+check "logged: Server web/s1 is DOWN, reason: Layer4 connection problem, info: \"Connection refused\"" \
+	wait_log 'Server web/s1 is DOWN, reason: Layer4 connection problem, info: "Connection refused", check duration: '
+check "with the servers left and the sessions" \
+	wait_log '2 active and 0 backup servers left. '
+wait $loop
+after=$(awk -v t=$t_down '$1 > t' "$LOOPLOG")
+n_after=$(echo "$after" | grep -c .)
+bad_after=$(echo "$after" | grep -vc -e ' s2$' -e ' s3$')
+check "requests after the DOWN mark: $n_after, all served by s2/s3" [ "$n_after" -gt 5 ] && [ "$bad_after" = 0 ]
+errs=$(grep -c ' ERR$' "$LOOPLOG")
+expect_eq "no request failed while the server died (retries and redispatch)" "$errs" 0
+
+# Back: UP after rise (2) successful checks.
+demo s1 127.0.0.1:$P1
+S1=${T_PIDS[-1]}
+dt=$(wait_status web/s1 UP 3000)
+check "restarted server back UP after rise=2 checks in ${dt}ms (<= 2*200 + 200ms slack)" \
+	[ "$dt" != timeout ] && [ "$dt" -le 700 ]
+check "logged: Server web/s1 is UP, reason: Layer7 check passed, code: 200" \
+	wait_log 'Server web/s1 is UP, reason: Layer7 check passed, code: 200, check duration: '
+check "with the servers online" wait_log '3 active and 0 backup servers online.'
+seen=$(for i in $(seq 1 9); do get http://127.0.0.1:$FE/; done | sort -u | tr '\n' ' ')
+expect_eq "the restored server takes traffic again" "$seen" "s1 s2 s3 "
+
+# ---- backup servers ----
+# Kill every active server: the backup takes over.
+kill $S1 $S2 $S3
+wait_status web/s1 DOWN 3000 >/dev/null
+wait_status web/s2 DOWN 3000 >/dev/null
+wait_status web/s3 DOWN 3000 >/dev/null
+seen=$(for i in $(seq 1 6); do get http://127.0.0.1:$FE/; done | sort -u | tr '\n' ' ')
+expect_eq "all actives down: the backup server takes over" "$seen" "bk "
+check "logged: running on backup" wait_log '0 active and 1 backup servers left. Running on backup.'
+st=$(api "show stat" | awk -F, '$1=="web" && $2=="BACKEND" {print $18, $20, $21}')
+expect_eq "BACKEND row: UP with 0 active and 1 backup" "$st" "UP 0 1"
+
+# option allbackups: with the only active down, both backups share the load.
+wait_status allbk/a1 DOWN 3000 >/dev/null
+seen=$(for i in $(seq 1 6); do get http://127.0.0.1:$FE2/; done | sort -u | tr '\n' ' ')
+expect_eq "option allbackups: every backup takes traffic" "$seen" "bk bk2 "
+demo s3 127.0.0.1:$P3
+wait_status allbk/a1 UP 3000 >/dev/null
+seen=$(for i in $(seq 1 6); do get http://127.0.0.1:$FE2/; done | sort -u | tr '\n' ' ')
+expect_eq "an active back up: the backups stop taking traffic" "$seen" "s3 "
+
+# ---- enable/disable health ----
+api "disable health web/s3" >/dev/null
+expect_eq "disable health: show servers state check state has no ENABLED bit" \
+	"$(api "show servers state web" | awk '$4=="s3" {print $14}')" "2"
+api "enable health web/s3" >/dev/null
+expect_eq "enable health: check state CONFIGURED|ENABLED (6)" \
+	"$(api "show servers state web" | awk '$4=="s3" {print $14}')" "6"
+expect_eq "enable health on a server without check is refused" \
+	"$(api "enable health tcpchk/nochk")" "Health check was not configured on this server, cannot enable."
+expect_eq "enable health on unknown names" \
+	"$(api "enable health fe2/x"; api "disable health tcpchk/nope")" "$(printf 'No such backend.\n\nNo such server.\n')"
+
+check "lbd still running" kill -0 $LBD_PID
+t_done
