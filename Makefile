@@ -77,10 +77,13 @@ $(BUILD)/tests/bpf_%: tests/bpf/%.c $(LIB_OBJS) $(LBD_LIB_OBJS) $(SKELS) tests/u
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB_OBJS) $(LBD_LIB_OBJS) $(LDLIBS)
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(ALL_HDRS)
+# Each fuzzer links only the sources it exercises (FUZZ_SRCS_<name>).
+FUZZ_SRCS_http1 := l7/http1.c
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(ALL_HDRS) $(LIB_SRCS)
 	@mkdir -p $(dir $@)
-	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -Iuserspace/lib -Il7 \
-		-o $@ $< $(LIB_SRCS) $(LDLIBS)
+	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-std=gnu11 -D_GNU_SOURCE -Iuserspace/lib -Iuserspace/lbd -Il7 -Ibpf -I$(BUILD) \
+		-o $@ $< $(FUZZ_SRCS_$*)
 
 fuzz: $(FUZZERS)
 

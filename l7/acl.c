@@ -34,8 +34,8 @@ struct smp {
 	enum smp_kind kind;
 	const char *str; /* SMP_STR */
 	size_t len;
-	int64_t i;          /* SMP_INT, SMP_BOOL */
-	struct acl_net ip;  /* SMP_IP (plen unused) */
+	int64_t i; /* SMP_INT, SMP_BOOL */
+	struct acl_net ip; /* SMP_IP (plen unused) */
 };
 
 /* Called for each sample; returns true to stop the walk (a match). */
@@ -58,14 +58,13 @@ enum pat_match {
 };
 
 static const char *const pat_names[] = {
-	[PAT_STR] = "str",     [PAT_BEG] = "beg", [PAT_END] = "end", [PAT_SUB] = "sub",
-	[PAT_DIR] = "dir",     [PAT_DOM] = "dom", [PAT_REG] = "reg", [PAT_FOUND] = "found",
-	[PAT_LEN] = "len",     [PAT_INT] = "int", [PAT_IP] = "ip",   [PAT_BOOL] = "bool",
+	[PAT_STR] = "str", [PAT_BEG] = "beg", [PAT_END] = "end", [PAT_SUB] = "sub",
+	[PAT_DIR] = "dir", [PAT_DOM] = "dom", [PAT_REG] = "reg", [PAT_FOUND] = "found",
+	[PAT_LEN] = "len", [PAT_INT] = "int", [PAT_IP] = "ip",	 [PAT_BOOL] = "bool",
 };
 
 struct fetch_def;
-typedef bool (*fetch_fn)(const struct smp_expr *e, const struct acl_env *env, smp_cb cb,
-			 void *arg);
+typedef bool (*fetch_fn)(const struct smp_expr *e, const struct acl_env *env, smp_cb cb, void *arg);
 
 /* Argument needs of a fetch. */
 #define ARG_NONE 0
@@ -76,7 +75,7 @@ struct fetch_def {
 	const char *name;
 	enum smp_kind kind;
 	enum pat_match match; /* default match method */
-	int arg;              /* ARG_* */
+	int arg; /* ARG_* */
 	fetch_fn fn;
 };
 
@@ -91,7 +90,7 @@ struct smp_expr {
 	const struct fetch_def *f;
 	char *arg; /* first argument (header, parameter or cookie name) */
 	size_t arg_len;
-	int occ;   /* occurrence: 0 all, n > 0 the n-th, n < 0 the n-th from the end */
+	int occ; /* occurrence: 0 all, n > 0 the n-th, n < 0 the n-th from the end */
 	char delim; /* url_param delimiter */
 	int conv[SMP_MAX_CONV];
 	int nconv;
@@ -372,8 +371,7 @@ static bool f_base(const struct smp_expr *e, const struct acl_env *env, smp_cb c
 	return emit_str(cb, arg, buf, hlen + len);
 }
 
-static bool f_url_param(const struct smp_expr *e, const struct acl_env *env, smp_cb cb,
-			void *arg)
+static bool f_url_param(const struct smp_expr *e, const struct acl_env *env, smp_cb cb, void *arg)
 {
 	const struct h1_msg *h = req_h1(env);
 	const char *p, *end, *amp, *eq;
@@ -478,8 +476,8 @@ static bool walk_hdr(const struct smp_expr *e, const struct l7_msg *m, bool spli
 			const char *p, *el;
 			size_t ellen;
 
-			if (e->arg && (h->name_len != e->arg_len ||
-				       strncasecmp(h->name, e->arg, e->arg_len)))
+			if (e->arg &&
+			    (h->name_len != e->arg_len || strncasecmp(h->name, e->arg, e->arg_len)))
 				continue;
 			if (!split) {
 				idx++;
@@ -538,8 +536,8 @@ static bool count_cb(const struct smp *s, void *arg)
 	return false;
 }
 
-static bool f_hdr_cnt_msg(const struct smp_expr *e, const struct l7_msg *m, bool split,
-			  smp_cb cb, void *arg)
+static bool f_hdr_cnt_msg(const struct smp_expr *e, const struct l7_msg *m, bool split, smp_cb cb,
+			  void *arg)
 {
 	struct smp_expr all = *e;
 	int64_t n = 0;
@@ -738,8 +736,7 @@ static bool f_status(const struct smp_expr *e, const struct acl_env *env, smp_cb
 	return emit_int(cb, arg, env->rsp->h1->status, SMP_INT);
 }
 
-static bool f_content_len(const struct smp_expr *e, const struct acl_env *env, smp_cb cb,
-			  void *arg)
+static bool f_content_len(const struct smp_expr *e, const struct acl_env *env, smp_cb cb, void *arg)
 {
 	const struct h1_msg *h = req_h1(env);
 
@@ -792,8 +789,8 @@ static const struct fetch_def fetches[] = {
 };
 
 /* `path_beg` is `path -m beg`: the fetches that take these suffixes in ACLs. */
-static const char *const suffix_bases[] = { "path", "url", "hdr", "base", "urlp", "shdr", "cook",
-					     NULL };
+static const char *const suffix_bases[] = { "path", "url",  "hdr",  "base",
+					    "urlp", "shdr", "cook", NULL };
 static const struct {
 	const char *suffix;
 	enum pat_match match;
@@ -869,7 +866,8 @@ static struct smp_expr *expr_parse(const char *text, bool acl_suffix, int *impli
 		open = p + 1;
 		close = strchr(open, ')');
 		if (!close) {
-			cfg_err(err, "missing closing ')' after arguments to '%.*s'", (int)nlen, text);
+			cfg_err(err, "missing closing ')' after arguments to '%.*s'", (int)nlen,
+				text);
 			goto fail;
 		}
 		if (close > open) {
@@ -902,8 +900,8 @@ static struct smp_expr *expr_parse(const char *text, bool acl_suffix, int *impli
 				} else {
 					v = strtol(tmp, &end, 10);
 					if (*end || v < -1000 || v > 1000) {
-						cfg_err(err, "invalid occurrence '%s' for '%s'", tmp,
-							f->name);
+						cfg_err(err, "invalid occurrence '%s' for '%s'",
+							tmp, f->name);
 						goto fail;
 					}
 					e->occ = (int)v;
@@ -971,8 +969,9 @@ static bool conv_cb(const struct smp *s, void *arg)
 	memcpy(buf, s->str, s->len);
 	for (int k = 0; k < c->e->nconv; k++) {
 		for (i = 0; i < s->len; i++)
-			buf[i] = (char)(c->e->conv[k] == CONV_LOWER ? tolower((unsigned char)buf[i]) :
-								      toupper((unsigned char)buf[i]));
+			buf[i] = (char)(c->e->conv[k] == CONV_LOWER ?
+						tolower((unsigned char)buf[i]) :
+						toupper((unsigned char)buf[i]));
 	}
 	out.str = buf;
 	return c->cb(&out, c->arg);
@@ -998,13 +997,26 @@ static int smp_to_text(const struct smp *s, char *buf, size_t size)
 		memcpy(buf, s->str, n);
 		buf[n] = 0;
 		return (int)n;
-	case SMP_INT:
-	case SMP_BOOL:
-		return snprintf(buf, size, "%lld", (long long)s->i);
-	case SMP_IP:
-		if (!inet_ntop(s->ip.family, s->ip.addr, buf, size))
+	case SMP_IP: {
+		char ip[INET6_ADDRSTRLEN];
+
+		if (!inet_ntop(s->ip.family, s->ip.addr, ip, sizeof(ip)))
 			return -1;
-		return (int)strlen(buf);
+		n = strlen(ip) < size - 1 ? strlen(ip) : size - 1;
+		memcpy(buf, ip, n);
+		buf[n] = 0;
+		return (int)n;
+	}
+	case SMP_INT:
+	case SMP_BOOL: {
+		char num[24];
+
+		snprintf(num, sizeof(num), "%lld", (long long)s->i);
+		n = strlen(num) < size - 1 ? strlen(num) : size - 1;
+		memcpy(buf, num, n);
+		buf[n] = 0;
+		return (int)n;
+	}
 	}
 	return -1;
 }

@@ -29,7 +29,7 @@
  */
 struct l7_msg {
 	const struct h1_msg *h1; /* start line, version, status */
-	struct h1_hdr *hdrs;     /* current headers, in order */
+	struct h1_hdr *hdrs; /* current headers, in order */
 	uint32_t nhdrs;
 	uint32_t maxhdrs; /* capacity of hdrs */
 };
@@ -40,8 +40,8 @@ struct acl_env {
 	const struct l7_msg *rsp; /* the response, for http-response rules only */
 	const struct sockaddr_storage *src; /* client address */
 	const struct sockaddr_storage *dst; /* local address the client connected to */
-	bool ssl;                           /* the client connection is TLS */
-	const char *sni;                    /* TLS server name sent by the client */
+	bool ssl; /* the client connection is TLS */
+	const char *sni; /* TLS server name sent by the client */
 };
 
 /* Index of the first header named name at or after from, or -1. */

@@ -54,12 +54,13 @@ size_t l7_log_format(const struct l7_log *l, char *buf, size_t size)
 	tlog_date(l->t_req, date, sizeof(date));
 	snprintf(rc, sizeof(rc), "%s%d", l->redispatched ? "+" : "", l->retries);
 	if (l->fe->options & PX_OPT_HTTPLOG) {
-		n = snprintf(buf, size,
-			     "%s [%s] %s%s %s/%s %d/%d/%d/%d/%d %d %llu - - %c%c-- %d/%d/%d/%d/%s %d/%d ",
-			     src, date, l->fe->name, l->ssl ? "~" : "", be, srv, l->tr, l->tw, l->tc,
-			     l->trs, l->ta, l->status, (unsigned long long)l->bytes, l->term[0],
-			     l->term[1], l->actconn, l->feconn, l->beconn, l->srvconn, rc, l->srv_queue,
-			     l->be_queue);
+		n = snprintf(
+			buf, size,
+			"%s [%s] %s%s %s/%s %d/%d/%d/%d/%d %d %llu - - %c%c-- %d/%d/%d/%d/%s %d/%d ",
+			src, date, l->fe->name, l->ssl ? "~" : "", be, srv, l->tr, l->tw, l->tc,
+			l->trs, l->ta, l->status, (unsigned long long)l->bytes, l->term[0],
+			l->term[1], l->actconn, l->feconn, l->beconn, l->srvconn, rc, l->srv_queue,
+			l->be_queue);
 		if (n < 0)
 			return 0;
 		if ((size_t)n >= size)

@@ -52,15 +52,14 @@
 #pragma weak http_accept_hook
 #pragma weak worker_conn_closed
 #pragma weak lbd_release_server
-#pragma weak workers_total_conns
 
-#define L7_IDLE_BUCKETS 64     /* hash buckets of the idle server connection pool */
-#define L7_POOL_PER_SRV 32     /* idle connections kept per server and worker */
-#define L7_POOL_IDLE_MS 10000  /* idle server connections close after this (no keep-alive timeout) */
-#define L7_LINGER_MS 1000      /* after a closing response: drain the client this long */
-#define L7_QUEUE_POLL 0.005    /* seconds between server picks while queued */
-#define L7_CIN_EXTRA 8192      /* room for body bytes beyond a maximal head in cin */
-#define L7_HDR_EXTRA 32        /* header slots rules may add beyond tune.http.maxhdr */
+#define L7_IDLE_BUCKETS 64 /* hash buckets of the idle server connection pool */
+#define L7_POOL_PER_SRV 32 /* idle connections kept per server and worker */
+#define L7_POOL_IDLE_MS 10000 /* idle server connections close after this (no keep-alive timeout) */
+#define L7_LINGER_MS 1000 /* after a closing response: drain the client this long */
+#define L7_QUEUE_POLL 0.005 /* seconds between server picks while queued */
+#define L7_CIN_EXTRA 8192 /* room for body bytes beyond a maximal head in cin */
+#define L7_HDR_EXTRA 32 /* header slots rules may add beyond tune.http.maxhdr */
 
 /* ---- buffers ---- */
 
@@ -177,8 +176,8 @@ static int compile_proxy(struct proxy *px, char **err)
 			nd[lp->ndyn].fmt = l7_fmt_compile(sr->be_name, &sub);
 			if (!nd[lp->ndyn].fmt) {
 				cfg_err(err, "%s:%d: 'use_backend %s': %s",
-					sr->loc.file ? sr->loc.file : "?", sr->loc.line, sr->be_name,
-					sub);
+					sr->loc.file ? sr->loc.file : "?", sr->loc.line,
+					sr->be_name, sub);
 				free(sub);
 				goto fail;
 			}
@@ -189,7 +188,8 @@ static int compile_proxy(struct proxy *px, char **err)
 		goto fail;
 	if (px->forwardfor_except) {
 		if (acl_net_parse(px->forwardfor_except, &lp->ff_except) < 0) {
-			cfg_err(err, "%s:%d: proxy '%s': 'option forwardfor except %s': not a network",
+			cfg_err(err,
+				"%s:%d: proxy '%s': 'option forwardfor except %s': not a network",
 				px->loc.file ? px->loc.file : "?", px->loc.line, px->name,
 				px->forwardfor_except);
 			goto fail;
@@ -208,8 +208,9 @@ static int compile_proxy(struct proxy *px, char **err)
 					  g ? g->ssl_bind_ciphers : NULL,
 					  g ? g->ssl_bind_ciphersuites : NULL, &sub);
 			if (!ctx) {
-				cfg_err(err, "%s:%d: bind '%s': %s", b->loc.file ? b->loc.file : "?",
-					b->loc.line, b->name ? b->name : "?", sub);
+				cfg_err(err, "%s:%d: bind '%s': %s",
+					b->loc.file ? b->loc.file : "?", b->loc.line,
+					b->name ? b->name : "?", sub);
 				free(sub);
 				goto fail;
 			}
@@ -310,40 +311,41 @@ struct hconn;
 struct l7_worker {
 	struct worker *w;
 	bool ready;
-	struct list_head conns;                   /* struct hconn */
-	struct list_head idle[L7_IDLE_BUCKETS];   /* idle struct sconn, per server hash */
-	struct list_head idle_lru;                /* idle struct sconn, oldest first */
+	struct list_head conns; /* struct hconn */
+	struct list_head idle[L7_IDLE_BUCKETS]; /* idle struct sconn, per server hash */
+	struct list_head idle_lru; /* idle struct sconn, oldest first */
 	int nidle;
 	ev_timer tick; /* pool expiry, soft stop, reload clean-up */
 };
 
 static struct l7_worker l7w[LBD_MAX_WORKERS];
+static int l7_clients; /* open client connections of the L7 tier, all workers; atomic */
 
 /* A connection to a server: owned by a transaction, or idle in the pool. */
 struct sconn {
 	struct list_head bucket; /* in lw->idle[] while idle */
-	struct list_head lru;    /* in lw->idle_lru while idle */
+	struct list_head lru; /* in lw->idle_lru while idle */
 	struct l7_worker *lw;
-	struct server *srv;      /* reference held for the connection's life */
-	struct model *m;         /* generation it was opened for */
+	struct server *srv; /* reference held for the connection's life */
+	struct model *m; /* generation it was opened for */
 	int fd;
 	ev_io io;
-	struct hconn *owner;     /* NULL while idle */
+	struct hconn *owner; /* NULL while idle */
 	ev_tstamp idle_since;
-	unsigned nreq;           /* requests carried */
+	unsigned nreq; /* requests carried */
 };
 
 enum rq_state {
 	RQ_IDLE = 0, /* no request byte yet */
-	RQ_HEAD,     /* receiving the head */
-	RQ_BODY,     /* forwarding the body */
-	RQ_DONE,     /* request complete (or answered locally) */
-	RQ_TUNNEL,   /* after an upgrade: raw bytes */
+	RQ_HEAD, /* receiving the head */
+	RQ_BODY, /* forwarding the body */
+	RQ_DONE, /* request complete (or answered locally) */
+	RQ_TUNNEL, /* after an upgrade: raw bytes */
 };
 
 enum rs_state {
 	RS_NONE = 0, /* no server connection yet */
-	RS_HEAD,     /* waiting for the response head */
+	RS_HEAD, /* waiting for the response head */
 	RS_BODY,
 	RS_DONE,
 	RS_TUNNEL,
@@ -351,7 +353,7 @@ enum rs_state {
 
 enum sv_state {
 	SV_NONE = 0,
-	SV_QUEUED,     /* every usable server is at its maxconn */
+	SV_QUEUED, /* every usable server is at its maxconn */
 	SV_CONNECTING,
 	SV_READY,
 };
@@ -368,27 +370,27 @@ struct txn {
 	int retries_left;
 	int nretries;
 	bool redispatched;
-	size_t head_len;  /* request head length, kept at the start of cin */
+	size_t head_len; /* request head length, kept at the start of cin */
 	uint64_t req_left;
 	struct h1_chunk req_ck;
-	size_t req_fwd;   /* validated request bytes at cin.rd, to send */
+	size_t req_fwd; /* validated request bytes at cin.rd, to send */
 	uint64_t rsp_left;
 	struct h1_chunk rsp_ck;
-	size_t rsp_fwd;   /* validated response bytes at sin.rd, to send */
+	size_t rsp_fwd; /* validated response bytes at sin.rd, to send */
 	bool rsp_dechunk; /* chunked response to an HTTP/1.0 client: send the payload only */
-	bool s_eof;       /* the server closed (or failed) */
-	bool s_shut;      /* FIN sent to the server (tunnel) */
-	bool cli_close;   /* close the client connection after this transaction */
-	bool srv_close;   /* do not reuse the server connection */
-	bool local;       /* answered by the proxy itself */
-	bool upgrade;     /* the request asks for a protocol upgrade */
-	bool first;       /* first request of the connection: never on a reused server connection */
-	bool reused;      /* the server connection came from the pool */
+	bool s_eof; /* the server closed (or failed) */
+	bool s_shut; /* FIN sent to the server (tunnel) */
+	bool cli_close; /* close the client connection after this transaction */
+	bool srv_close; /* do not reuse the server connection */
+	bool local; /* answered by the proxy itself */
+	bool upgrade; /* the request asks for a protocol upgrade */
+	bool first; /* first request of the connection: never on a reused server connection */
+	bool reused; /* the server connection came from the pool */
 	bool req_body_sent; /* request body bytes reached the server: no transparent retry */
 	bool rsp_head_sent; /* the final response head went to the client */
 	int status;
 	uint64_t bytes_out; /* to the client */
-	uint64_t bytes_in;  /* from the client */
+	uint64_t bytes_in; /* from the client */
 	ev_tstamp t_start, t_head, t_queued, t_conn, t_rsp, q_deadline, conn_deadline;
 	double wall_start;
 	char term[2];
@@ -412,12 +414,12 @@ struct hconn {
 	ev_timer timer;
 	struct sockaddr_storage src, dst;
 	struct buf cin, cout, sin, sout;
-	size_t bufsize;   /* head limit (tune.bufsize) */
+	size_t bufsize; /* head limit (tune.bufsize) */
 	uint32_t maxhdr;
 	struct h1_hdr *req_hdrs, *rsp_hdrs, *reqv_hdrs, *rspv_hdrs;
 	bool c_eof, c_more, c_wblocked;
 	bool s_more, s_wblocked;
-	bool closing;   /* flushing cout, then close */
+	bool closing; /* flushing cout, then close */
 	bool lingering; /* cout flushed and FIN sent: draining the client */
 	bool dead;
 	bool in_progress;
@@ -635,7 +637,7 @@ static void txn_log(struct hconn *h)
 	l.bytes = t->bytes_out;
 	l.term[0] = t->term[0] ? t->term[0] : '-';
 	l.term[1] = t->term[1] ? t->term[1] : '-';
-	l.actconn = lbd.nworkers ? workers_total_conns(&lbd) : 0;
+	l.actconn = __atomic_load_n(&l7_clients, __ATOMIC_RELAXED);
 	l.feconn = __atomic_load_n(&h->fe->cur_conns, __ATOMIC_RELAXED);
 	l.beconn = be ? __atomic_load_n(&be->cur_conns, __ATOMIC_RELAXED) : 0;
 	l.srvconn = t->srv ? __atomic_load_n(&t->srv->cur_conns, __ATOMIC_RELAXED) : 0;
@@ -801,9 +803,9 @@ static void txn_error(struct hconn *h, int status, char who, char when)
 
 	set_term(h, who, when);
 	/* after a malformed or late request the connection cannot go on */
-	txn_reply(h, status, page, page ? len : 0, status == 400 || status == 408 || status == 413 ||
-							    status == 414 || status == 431 ||
-							    status == 501 || status == 422);
+	txn_reply(h, status, page, page ? len : 0,
+		  status == 400 || status == 408 || status == 413 || status == 414 ||
+			  status == 431 || status == 501 || status == 422);
 }
 
 /* ---- request analysis ---- */
@@ -896,7 +898,9 @@ static int build_req_head(struct hconn *h)
 	if (buf_reserve(&h->sout, need) < 0)
 		return -ENOMEM;
 	h1_out_init(&o, h->sout.data + h->sout.wr, h->sout.size - h->sout.wr);
-	h1_out_request(&o, m->method_str, m->method_len, m->target, m->target_len, 11);
+	/* HTTP/1.0 requests stay 1.0 (they may lack Host); the rest goes as 1.1 */
+	h1_out_request(&o, m->method_str, m->method_len, m->target, m->target_len,
+		       m->version == 10 ? 10 : 11);
 	for (i = 0; i < t->reqv.nhdrs; i++) {
 		const struct h1_hdr *hd = &t->reqv.hdrs[i];
 
@@ -916,12 +920,14 @@ static int build_req_head(struct hconn *h)
 		h1_out_header_str(&o, "connection", "upgrade");
 	else if (t->srv_close)
 		h1_out_header_str(&o, "connection", "close");
+	else if (m->version == 10)
+		h1_out_header_str(&o, "connection", "keep-alive");
 	/* option forwardfor: the backend's settings win over the frontend's */
 	if ((be && (be->options & PX_OPT_FORWARDFOR)) || (h->fe->options & PX_OPT_FORWARDFOR)) {
 		struct proxy *ffp = be && (be->options & PX_OPT_FORWARDFOR) ? be : h->fe;
 		struct l7_px *lp = ffp->l7;
-		const char *hname = ffp->forwardfor_header ? ffp->forwardfor_header :
-							     "X-Forwarded-For";
+		const char *hname =
+			ffp->forwardfor_header ? ffp->forwardfor_header : "X-Forwarded-For";
 		bool skip = lp && lp->has_ff_except && acl_net_match(&lp->ff_except, &h->src);
 
 		if (!skip && ffp->forwardfor_if_none &&
@@ -1055,8 +1061,8 @@ static void conn_failed(struct hconn *h, int err)
 		return;
 	}
 	__atomic_add_fetch(&s->conn_errors, 1, __ATOMIC_RELAXED);
-	lb_info("proxy '%s': connect to server %s/%s failed: %s", t->be->name, t->be->name,
-		s->name, strerror(err));
+	lb_info("proxy '%s': connect to server %s/%s failed: %s", t->be->name, t->be->name, s->name,
+		strerror(err));
 	if (t->retries_left > 0) {
 		t->retries_left--;
 		t->nretries++;
@@ -1168,8 +1174,7 @@ static void process_request(struct hconn *h)
 	t->reqv.hdrs = h->reqv_hdrs;
 	t->reqv.nhdrs = m->nhdrs;
 	t->reqv.maxhdrs = h->maxhdr + L7_HDR_EXTRA;
-	if (!(m->flags & H1_F_KEEP_ALIVE) || (h->fe->options & PX_OPT_HTTPCLOSE) ||
-	    h->w->stopping)
+	if (!(m->flags & H1_F_KEEP_ALIVE) || (h->fe->options & PX_OPT_HTTPCLOSE) || h->w->stopping)
 		t->cli_close = true;
 	if (m->flags & H1_F_CL_TE_CONFLICT) {
 		/* Content-Length beside Transfer-Encoding: forward chunked, then close both. */
@@ -1408,7 +1413,8 @@ static void process_response(struct hconn *h, size_t head_len)
 
 	if (status < 200 && status != 101) {
 		/* Interim response (100 Continue, 103 Early Hints): relay it to HTTP/1.1 clients. */
-		if (t->req.version >= 11 && build_rsp_head(h, m, status, reason, reason_len, false) < 0) {
+		if (t->req.version >= 11 &&
+		    build_rsp_head(h, m, status, reason, reason_len, false) < 0) {
 			txn_error(h, 502, 'P', 'H');
 			return;
 		}
@@ -1551,7 +1557,8 @@ static void rsp_body(struct hconn *h)
 		}
 	} else if (t->rsp.body == H1_BODY_CHUNKED) {
 		size_t used = 0, data = 0;
-		int r = avail ? h1_chunk_feed(&t->rsp_ck, h->sin.data + start, avail, &used, &data) :
+		int r = avail ? h1_chunk_feed(&t->rsp_ck, h->sin.data + start, avail, &used,
+					      &data) :
 				0;
 
 		t->rsp_fwd += used;
@@ -1611,6 +1618,9 @@ static void rsp_analyze(struct hconn *h)
 	case RS_DONE:
 		return;
 	case RS_HEAD:
+		/* interim responses the client does not read: stop until it does */
+		if (buf_len(&h->cout) > h->bufsize)
+			return;
 		if (h->sin.wr == h->sin.rd) {
 			if (t->s_eof)
 				srv_failed_early(h, 'H');
@@ -1952,9 +1962,26 @@ static void hc_free(struct hconn *h)
 	free(h->reqv_hdrs);
 	free(h->rspv_hdrs);
 	w->nconns--;
+	__atomic_sub_fetch(&l7_clients, 1, __ATOMIC_RELAXED);
 	if (&worker_conn_closed)
 		worker_conn_closed(w, h->fe);
 	free(h);
+}
+
+/*
+ * timeout server runs while the proxy waits for the server: the request is
+ * sent (or its bytes wait for the server to read them) and the response is
+ * not complete. A client uploading slowly does not count against it.
+ */
+static bool srv_timer_active(struct hconn *h, int sev)
+{
+	struct txn *t = &h->t;
+
+	if (t->sv != SV_READY || !to_server(h))
+		return false;
+	if (t->rs == RS_BODY)
+		return true;
+	return t->rs == RS_HEAD && (t->rq == RQ_DONE || (sev & EV_WRITE));
 }
 
 static void hc_update(struct hconn *h)
@@ -1964,11 +1991,11 @@ static void hc_update(struct hconn *h)
 	ev_tstamp now = ev_now(loop), dl = 0;
 	int cev = 0, sev = 0;
 
-#define DL(x)                                                                                      \
-	do {                                                                                       \
-		ev_tstamp _d = (x);                                                                \
-		if (_d > 0 && (!dl || _d < dl))                                                    \
-			dl = _d;                                                                   \
+#define DL(x)                                   \
+	do {                                    \
+		ev_tstamp _d = (x);             \
+		if (_d > 0 && (!dl || _d < dl)) \
+			dl = _d;                \
 	} while (0)
 
 	if (!h->hs_done) {
@@ -1982,8 +2009,9 @@ static void hc_update(struct hconn *h)
 		if (!h->c_eof)
 			cev |= EV_READ;
 	} else if (!h->c_eof && !h->closing) {
-		bool room = h->cin.wr < h->cin.size ||
-			    (t->rq >= RQ_BODY && h->cin.rd > (t->rq == RQ_TUNNEL ? 0 : t->head_len));
+		bool room =
+			h->cin.wr < h->cin.size ||
+			(t->rq >= RQ_BODY && h->cin.rd > (t->rq == RQ_TUNNEL ? 0 : t->head_len));
 
 		if (room)
 			cev |= EV_READ;
@@ -2035,8 +2063,7 @@ static void hc_update(struct hconn *h)
 			DL(t->q_deadline);
 		} else if (t->sv == SV_CONNECTING) {
 			DL(t->conn_deadline);
-		} else if (t->sv == SV_READY && (t->rs == RS_HEAD || t->rs == RS_BODY) &&
-			   to_server(h)) {
+		} else if (srv_timer_active(h, sev)) {
 			DL(h->s_last + to_server(h) / 1000.0);
 		}
 		if (h->fe->to.client && (t->rq == RQ_BODY || (cev & EV_WRITE)))
@@ -2098,8 +2125,8 @@ static void hc_progress(struct hconn *h, int crev, int srev)
 			srv_connected(h);
 	}
 	for (iter = 0; iter < 32 && !h->dead; iter++) {
-		size_t snap[8] = { h->cin.wr, h->cin.rd, h->sin.wr, h->sin.rd,
-				   h->cout.rd, h->sout.rd, h->ntxn, t->req_fwd + t->rsp_fwd };
+		size_t snap[8] = { h->cin.wr,  h->cin.rd,  h->sin.wr, h->sin.rd,
+				   h->cout.rd, h->sout.rd, h->ntxn,   t->req_fwd + t->rsp_fwd };
 		unsigned states = t->rq | t->rs << 4 | t->sv << 8;
 		bool ceof = h->c_eof, seof = t->s_eof;
 
@@ -2140,8 +2167,8 @@ static void hc_progress(struct hconn *h, int crev, int srev)
 			break;
 	}
 	/* Tunnel: both directions ended. */
-	if (!h->dead && t->rs == RS_TUNNEL && h->c_eof && t->s_eof && !t->req_fwd &&
-	    !t->rsp_fwd && h->cout.rd == h->cout.wr)
+	if (!h->dead && t->rs == RS_TUNNEL && h->c_eof && t->s_eof && !t->req_fwd && !t->rsp_fwd &&
+	    h->cout.rd == h->cout.wr)
 		h->dead = true;
 	if (!h->dead && t->rs == RS_TUNNEL && t->s_eof && !t->rsp_fwd && !h->cx.shut)
 		h->cx.ops->shutw(&h->cx);
@@ -2186,7 +2213,8 @@ static void timer_cb(struct ev_loop *loop, ev_timer *tm, int revents)
 		}
 		goto done;
 	case RQ_HEAD:
-		if (to_http_request(h) && now + 0.0005 >= t->t_start + to_http_request(h) / 1000.0) {
+		if (to_http_request(h) &&
+		    now + 0.0005 >= t->t_start + to_http_request(h) / 1000.0) {
 			__atomic_add_fetch(&h->fe->failed_req, 1, __ATOMIC_RELAXED);
 			txn_error(h, 408, 'c', 'R');
 		}
@@ -2201,10 +2229,12 @@ static void timer_cb(struct ev_loop *loop, ev_timer *tm, int revents)
 		if (tt && now + 0.0005 >= last + tt / 1000.0) {
 			set_term(h, h->c_last <= h->s_last ? 'c' : 's', 'D');
 			h->dead = true;
-		} else if (!tt && h->fe->to.client && now + 0.0005 >= h->c_last + h->fe->to.client / 1000.0) {
+		} else if (!tt && h->fe->to.client &&
+			   now + 0.0005 >= h->c_last + h->fe->to.client / 1000.0) {
 			set_term(h, 'c', 'D');
 			h->dead = true;
-		} else if (!tt && to_server(h) && now + 0.0005 >= h->s_last + to_server(h) / 1000.0) {
+		} else if (!tt && to_server(h) &&
+			   now + 0.0005 >= h->s_last + to_server(h) / 1000.0) {
 			set_term(h, 's', 'D');
 			h->dead = true;
 		}
@@ -2223,7 +2253,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *tm, int revents)
 		conn_failed(h, ETIMEDOUT);
 		goto done;
 	}
-	if (t->sv == SV_READY && (t->rs == RS_HEAD || t->rs == RS_BODY) && to_server(h) &&
+	if (srv_timer_active(h, h->sc ? h->sc->io.events : 0) &&
 	    now + 0.0005 >= h->s_last + to_server(h) / 1000.0) {
 		t->srv_close = true;
 		if (t->rs == RS_HEAD && !t->rsp_head_sent) {
@@ -2375,6 +2405,7 @@ void http_conn_accept(struct worker *w, struct listener *l, int cfd, struct sock
 	h->timer.data = h;
 	list_add_tail(&h->list, &lw->conns);
 	w->nconns++;
+	__atomic_add_fetch(&l7_clients, 1, __ATOMIC_RELAXED);
 	h->t.first = true;
 	hc_update(h);
 	return;

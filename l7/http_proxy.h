@@ -44,8 +44,7 @@ int l7_compile_model(struct model *m, char **err);
 void l7_free_proxy(struct proxy *px);
 
 /* The accept hook: takes ownership of cfd. */
-void http_conn_accept(struct worker *w, struct listener *l, int cfd,
-		      struct sockaddr_storage *src);
+void http_conn_accept(struct worker *w, struct listener *l, int cfd, struct sockaddr_storage *src);
 /* Close every L7 connection of this worker (hard stop). */
 void http_conn_close_all(struct worker *w);
 
@@ -76,15 +75,15 @@ struct l7_reply {
 	char *data; /* the complete response, malloc'd */
 	size_t len;
 	bool close; /* close the client connection after it */
-	char term;  /* first letter of the termination state: 'P' deny, 'L' return/redirect */
+	char term; /* first letter of the termination state: 'P' deny, 'L' return/redirect */
 };
 
 /* Outcome of running a rule list. */
 enum l7_verdict {
 	L7_CONTINUE = 0, /* go on (no rule stopped, or `allow`) */
-	L7_REPLY,        /* reply holds the response to send; stop the request */
-	L7_DENY_RSP,     /* http-response deny: answer 502 instead of the response */
-	L7_FAIL,         /* a rewrite failed (header list full): 500 */
+	L7_REPLY, /* reply holds the response to send; stop the request */
+	L7_DENY_RSP, /* http-response deny: answer 502 instead of the response */
+	L7_FAIL, /* a rewrite failed (header list full): 500 */
 };
 
 /*
@@ -98,7 +97,8 @@ enum l7_verdict l7_http_req_rules(struct proxy *px, struct acl_env *env, struct 
  * *reason (NULL: the standard reason phrase).
  */
 enum l7_verdict l7_http_rsp_rules(struct proxy *px, struct acl_env *env, struct l7_msg *rsp,
-				  struct l7_arena *arena, unsigned int *status, const char **reason);
+				  struct l7_arena *arena, unsigned int *status,
+				  const char **reason);
 int l7_rules_compile(struct proxy *px, char **err);
 void l7_rules_free(struct proxy *px);
 
@@ -116,12 +116,12 @@ struct l7_log {
 	struct server *srv;
 	const struct sockaddr_storage *src;
 	bool ssl;
-	double t_req;        /* wall clock of the start of the request (%tr) */
+	double t_req; /* wall clock of the start of the request (%tr) */
 	int tr, tw, tc, trs, ta; /* %TR %Tw %Tc %Tr %Ta in ms, -1 when not reached */
-	int tt;                  /* %Tt: total time including the idle time before the request */
-	int status;          /* -1 when none */
-	uint64_t bytes;      /* bytes sent to the client */
-	char term[2];        /* termination state */
+	int tt; /* %Tt: total time including the idle time before the request */
+	int status; /* -1 when none */
+	uint64_t bytes; /* bytes sent to the client */
+	char term[2]; /* termination state */
 	int actconn, feconn, beconn, srvconn, retries;
 	bool redispatched;
 	int srv_queue, be_queue;

@@ -211,8 +211,8 @@ struct l7_fmt *l7_fmt_compile(const char *text, char **err)
 		const char *name;
 		enum fmt_kind kind;
 	} vars[] = {
-		{ "ci", FMT_CI },   { "cp", FMT_CP },    { "fi", FMT_FI }, { "fp", FMT_FP },
-		{ "pid", FMT_PID }, { "H", FMT_HOST },   { NULL, 0 },
+		{ "ci", FMT_CI },   { "cp", FMT_CP },  { "fi", FMT_FI }, { "fp", FMT_FP },
+		{ "pid", FMT_PID }, { "H", FMT_HOST }, { NULL, 0 },
 	};
 	struct l7_fmt *f = calloc(1, sizeof(*f));
 	const char *p = text, *lit = text;
@@ -282,7 +282,8 @@ struct l7_fmt *l7_fmt_compile(const char *text, char **err)
 				break;
 		}
 		if (!vars[i].name) {
-			cfg_err(err, "unsupported log-format variable '%%%.*s' in '%s'", (int)n, q, text);
+			cfg_err(err, "unsupported log-format variable '%%%.*s' in '%s'", (int)n, q,
+				text);
 			goto fail;
 		}
 		if (!fmt_add(f, vars[i].kind))
@@ -535,15 +536,15 @@ struct rule_hdr {
 
 struct l7_rule {
 	enum rule_act act;
-	int status;     /* deny/return/redirect/set-status; 0 = default */
-	char *name;     /* header name */
+	int status; /* deny/return/redirect/set-status; 0 = default */
+	char *name; /* header name */
 	size_t nlen;
-	int del_how;    /* del-header -m */
+	int del_how; /* del-header -m */
 	struct l7_fmt *fmt; /* header value, redirect target */
 	char *ctype;
-	char *body;     /* string or file contents */
+	char *body; /* string or file contents */
 	size_t blen;
-	bool raw;       /* body is a complete response (errorfile) */
+	bool raw; /* body is a complete response (errorfile) */
 	struct l7_fmt *body_fmt; /* lf-string */
 	struct rule_hdr *hdrs;
 	int nhdrs;
@@ -721,7 +722,8 @@ static struct l7_rule *rule_compile(bool response, char **a, int n, char **err)
 		r->act = RA_REDIRECT;
 		r->status = 302;
 		if (n < 3) {
-			cfg_err(err, "'redirect' expects 'location', 'prefix' or 'scheme' and a value");
+			cfg_err(err,
+				"'redirect' expects 'location', 'prefix' or 'scheme' and a value");
 			goto fail;
 		}
 		if (!strcmp(a[1], "location"))
@@ -731,7 +733,8 @@ static struct l7_rule *rule_compile(bool response, char **a, int n, char **err)
 		else if (!strcmp(a[1], "scheme"))
 			r->redir = REDIR_SCHEME;
 		else {
-			cfg_err(err, "'redirect' expects 'location', 'prefix' or 'scheme', got '%s'",
+			cfg_err(err,
+				"'redirect' expects 'location', 'prefix' or 'scheme', got '%s'",
 				a[1]);
 			goto fail;
 		}
@@ -787,7 +790,8 @@ static struct l7_rule *rule_compile(bool response, char **a, int n, char **err)
 			for (k = 0; how[k] && strcmp(how[k], a[3]); k++)
 				;
 			if (!how[k]) {
-				cfg_err(err, "'del-header -m' expects str, beg, end or sub, got '%s'",
+				cfg_err(err,
+					"'del-header -m' expects str, beg, end or sub, got '%s'",
 					a[3]);
 				goto fail;
 			}
@@ -820,8 +824,7 @@ fail:
 	return NULL;
 }
 
-static int rules_compile_list(struct proxy *px, struct list_head *list, bool response,
-			      char **err)
+static int rules_compile_list(struct proxy *px, struct list_head *list, bool response, char **err)
 {
 	struct px_rule *pr;
 	char *sub = NULL;
@@ -840,15 +843,16 @@ static int rules_compile_list(struct proxy *px, struct list_head *list, bool res
 		pr->compiled = rule_compile(response, a, n, &sub);
 		if (!pr->compiled) {
 			cfg_err(err, "%s:%d: '%s %s': %s", pr->loc.file ? pr->loc.file : "?",
-				pr->loc.line, pr->kw ? pr->kw : (response ? "http-response" : "http-request"),
+				pr->loc.line,
+				pr->kw ? pr->kw : (response ? "http-response" : "http-request"),
 				n > 0 ? a[0] : "", sub ? sub : "invalid rule");
 			free(sub);
 			return -1;
 		}
 		if (pr->cond && acl_cond_compile(px, pr->cond, &sub) < 0) {
-			cfg_err(err, "%s:%d: '%s %s' condition: %s", pr->loc.file ? pr->loc.file : "?",
-				pr->loc.line, pr->kw ? pr->kw : "http-request", a[0],
-				sub ? sub : "invalid");
+			cfg_err(err, "%s:%d: '%s %s' condition: %s",
+				pr->loc.file ? pr->loc.file : "?", pr->loc.line,
+				pr->kw ? pr->kw : "http-request", a[0], sub ? sub : "invalid");
 			free(sub);
 			return -1;
 		}
@@ -1021,7 +1025,8 @@ static bool build_redirect(const struct l7_rule *r, struct acl_env *env, struct 
 		sb_hdr(&b, "set-cookie", r->set_cookie, strlen(r->set_cookie));
 	if (r->clear_cookie) {
 		char c[512];
-		int n = snprintf(c, sizeof(c), "%s%s; Max-Age=0; Expires=Thu, 01-Jan-1970 00:00:01 GMT",
+		int n = snprintf(c, sizeof(c),
+				 "%s%s; Max-Age=0; Expires=Thu, 01-Jan-1970 00:00:01 GMT",
 				 r->clear_cookie, strchr(r->clear_cookie, '=') ? "" : "=");
 
 		sb_hdr(&b, "set-cookie", c, n > 0 && n < (int)sizeof(c) ? (size_t)n : 0);

@@ -246,8 +246,8 @@ void *tls_ctx_new(const char *crt, const char *crt_base, const char *ciphers,
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 					 SSL_OP_IGNORE_UNEXPECTED_EOF);
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+				      SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
 	if (ciphers && SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
@@ -266,7 +266,8 @@ void *tls_ctx_new(const char *crt, const char *crt_base, const char *ciphers,
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, path, SSL_FILETYPE_PEM) != 1) {
 		why = ssl_errors();
-		cfg_err(err, "cannot load the private key from '%s' (the PEM file must hold it): %s",
+		cfg_err(err,
+			"cannot load the private key from '%s' (the PEM file must hold it): %s",
 			path, why);
 		free(why);
 		goto fail;

@@ -37,9 +37,9 @@ struct xprt_ops {
 struct xconn {
 	const struct xprt_ops *ops;
 	int fd;
-	void *ssl;   /* SSL *, TLS only */
-	int want;    /* XPRT_WANT_*: events the transport waits for, besides the caller's */
-	bool shut;   /* shutw done */
+	void *ssl; /* SSL *, TLS only */
+	int want; /* XPRT_WANT_*: events the transport waits for, besides the caller's */
+	bool shut; /* shutw done */
 	const char *err; /* last TLS error, static text for logs */
 };
 

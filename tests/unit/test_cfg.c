@@ -551,6 +551,22 @@ static void test_mode_maxconn_timeouts(void)
 	bad(BE(" clitimeout 5s\n"), "use 'timeout client'", "clitimeout");
 	bad(BE(" srvtimeout 5s\n"), "use 'timeout server'", "srvtimeout");
 	bad(BE(" reqadd X-A:\\ b\n"), "use 'http-request add-header'", "reqadd");
+	{
+		static const char *const removed[] = {
+			"reqdel",  "reqrep",   "reqirep",   "reqidel", "reqallow",   "reqiallow",
+			"reqdeny", "reqideny", "reqtarpit", "reqpass", "rspadd",     "rspdel",
+			"rsprep",  "rspirep",  "rspdeny",   "block",   "redispatch", NULL
+		};
+		char line[128], want[128];
+		int i;
+
+		for (i = 0; removed[i]; i++) {
+			snprintf(line, sizeof(line), "backend b\n %s x\n", removed[i]);
+			snprintf(want, sizeof(want),
+				 "t.cfg:2: '%s' was removed from HAProxy; use '", removed[i]);
+			bad(line, want, removed[i]);
+		}
+	}
 }
 
 static void test_balance(void)
@@ -861,6 +877,42 @@ static void test_options(void)
 	T_OK(m && !(px(m, "b")->options & PX_OPT_HTTPCHK), "httpchk cleared");
 	model_free(m);
 
+	{
+		/* every flag option: valid alone in a listen, invalid with an argument */
+		static const char *const flags[] = {
+			"redispatch",
+			"tcplog",
+			"dontlognull",
+			"allbackups",
+			"http-keep-alive",
+			"http-server-close",
+			"httpclose",
+			"tcpka",
+			"log-health-checks",
+			"abortonclose",
+			"splice-auto",
+			"splice-request",
+			"splice-response",
+			"httplog",
+			"forwardfor",
+			"httpchk",
+			NULL,
+		};
+		char line[256], want[256];
+		int i;
+
+		for (i = 0; flags[i]; i++) {
+			snprintf(line, sizeof(line),
+				 "listen l\n bind :80\n option %s\n no option %s\n", flags[i],
+				 flags[i]);
+			good(line, flags[i]);
+			snprintf(line, sizeof(line), "listen l\n bind :80\n no option %s x\n",
+				 flags[i]);
+			snprintf(want, sizeof(want),
+				 "t.cfg:3: 'no option %s': expected no argument, got", flags[i]);
+			bad(line, want, flags[i]);
+		}
+	}
 	bad(BE(" option\n"), "t.cfg:2: 'option': expected an option name", "option alone");
 	bad(BE(" option frob\n"), "t.cfg:2: unknown keyword 'option frob' in 'backend' section",
 	    "unknown option");

@@ -88,11 +88,13 @@ int control_pre_listen(struct lbd *d, char **err)
 {
 	struct proxy *px;
 
+	if (xdp_ctl_pre_listen(d, err) < 0)
+		return -1;
 	list_for_each(px, &d->m->proxies, list) {
 		if (!(px->cap & PX_CAP_FE))
 			continue;
 		if (!px->xdp && !px->xdp_reason)
-			px->xdp_reason = strdup(d->m->global.xdp_ifaces ?
+			px->xdp_reason = strdup(d->xdp_enabled ?
 							"bind address not on an attached interface" :
 							"no XDP interface attached");
 	}

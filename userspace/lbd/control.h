@@ -32,4 +32,8 @@ int control_reload(struct lbd *d, char **err);
  */
 extern int (*control_xdp_reload)(struct lbd *d, struct model *nm, char **err);
 
+/* xdp_ctl.c: attach the XDP tier before listeners open; release it at exit. */
+int xdp_ctl_pre_listen(struct lbd *d, char **err);
+void xdp_ctl_exit(struct lbd *d);
+
 #endif

@@ -304,6 +304,7 @@ int main(int argc, char **argv)
 	workers_join(&lbd);
 	listeners_close_all(&lbd);
 	control_exit(&lbd);
+	xdp_ctl_exit(&lbd);
 	if (pidfile || m->global.pidfile)
 		unlink(pidfile ? pidfile : m->global.pidfile);
 	lb_notice("lbd stopped");

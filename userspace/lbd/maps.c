@@ -646,6 +646,26 @@ void xlb_maps_change_hook(struct proxy *be, void *arg)
 /* ---- Model sync ---- */
 
 /* NULL when the XDP tier can serve the frontend, else why not (in buf). */
+static xlb_vip_filter_fn vip_filter;
+
+/* XDP translates addresses within one family: a VIP needs servers of its family. */
+static bool be_has_family(const struct proxy *be, int family)
+{
+	const struct server *s;
+
+	if (list_empty(&be->servers))
+		return true; /* servers may come later (API, etcd) */
+	list_for_each(s, &be->servers, list)
+		if (s->addr.ss_family == family)
+			return true;
+	return false;
+}
+
+void xlb_maps_set_vip_filter(xlb_vip_filter_fn fn)
+{
+	vip_filter = fn;
+}
+
 static const char *fe_unserved(const struct proxy *fe, char *buf, size_t len)
 {
 	const struct proxy *be = fe->default_backend;
@@ -678,6 +698,16 @@ static const char *fe_unserved(const struct proxy *fe, char *buf, size_t len)
 			return "bind on a non-IP address";
 		if (addr_is_wildcard(a))
 			return "bind on a wildcard address (a VIP needs a specific address)";
+		if (!be_has_family(be, b->addr.ss_family))
+			return b->addr.ss_family == AF_INET6 ?
+				       "IPv6 bind but no IPv6 server (XDP NAT keeps the family)" :
+				       "IPv4 bind but no IPv4 server (XDP NAT keeps the family)";
+		if (vip_filter) {
+			const char *why = vip_filter(fe, b);
+
+			if (why)
+				return why;
+		}
 	}
 	return NULL;
 }

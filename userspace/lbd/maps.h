@@ -79,6 +79,15 @@ int xlb_maps_set_cfg(const struct xlb_cfg *cfg);
  * that left are set draining (their flows finish). Takes each be->lock.
  */
 int xlb_maps_sync_model(struct model *m);
+
+/*
+ * Consulted for every bind of a frontend XDP could serve: NULL keeps it,
+ * a reason ("bind address not on an attached interface") leaves the
+ * frontend to userspace. lbd uses it to serve only VIPs whose address is on
+ * an attached interface.
+ */
+typedef const char *(*xlb_vip_filter_fn)(const struct proxy *fe, const struct bind *b);
+void xlb_maps_set_vip_filter(xlb_vip_filter_fn fn);
 /*
  * Rewrite one backend's servers and slot tables from be->servers and
  * be->pool. Caller holds be->lock. A no-op (0) for a backend the XDP tier
