@@ -95,7 +95,7 @@ stop:
 
 test: deps
 	@$(MAKE) --no-print-directory all fuzz
-	@sh tests/run.sh
+	@bash tests/run.sh
 
 check-style:
 	@sh scripts/check-style.sh

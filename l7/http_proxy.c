@@ -60,6 +60,7 @@
 #define L7_QUEUE_POLL 0.005 /* seconds between server picks while queued */
 #define L7_CIN_EXTRA 8192 /* room for body bytes beyond a maximal head in cin */
 #define L7_HDR_EXTRA 32 /* header slots rules may add beyond tune.http.maxhdr */
+#define L7_MERGE_MAX 8192 /* body bytes copied behind a head to save a send() */
 
 /* ---- buffers ---- */
 
@@ -844,9 +845,6 @@ static bool named_in_connection(const struct h1_msg *msg, const struct h1_hdr *h
 	const char *el;
 	size_t len;
 
-	if (!(msg->flags & (H1_F_CONN_CLOSE | H1_F_CONN_KA | H1_F_CONN_UPGRADE)) &&
-	    !h1_find_hdr(msg, "connection", NULL))
-		return false;
 	while (h1_iter_next(msg, "connection", &it, &el, &len)) {
 		if (len == hd->name_len && !strncasecmp(el, hd->name, len) &&
 		    !(len == 7 && !strncasecmp(el, "upgrade", 7)))
@@ -890,6 +888,7 @@ static int build_req_head(struct hconn *h)
 	struct proxy *be = t->be;
 	struct h1_out o;
 	size_t need = t->head_len + 1024;
+	bool conn_hdr = h1_find_hdr(m, "connection", NULL) != NULL;
 	uint32_t i;
 	long n;
 
@@ -904,7 +903,7 @@ static int build_req_head(struct hconn *h)
 	for (i = 0; i < t->reqv.nhdrs; i++) {
 		const struct h1_hdr *hd = &t->reqv.hdrs[i];
 
-		if (is_hop_by_hop(hd) || named_in_connection(m, hd))
+		if (is_hop_by_hop(hd) || (conn_hdr && named_in_connection(m, hd)))
 			continue;
 		if (h1_hdr_is(hd, "upgrade") && !t->upgrade)
 			continue;
@@ -1181,8 +1180,16 @@ static void process_request(struct hconn *h)
 		t->cli_close = true;
 		t->srv_close = true;
 	}
-	if (m->flags & H1_F_UPGRADE)
+	if (m->flags & H1_F_UPGRADE) {
 		t->upgrade = true;
+		/* a WebSocket handshake needs its key (RFC 6455), as HAProxy checks */
+		if (h1_msg_has_token(m, "upgrade", "websocket") &&
+		    !h1_find_hdr(m, "sec-websocket-key", NULL)) {
+			__atomic_add_fetch(&h->fe->failed_req, 1, __ATOMIC_RELAXED);
+			txn_error(h, 400, 'P', 'R');
+			return;
+		}
+	}
 	switch (m->body) {
 	case H1_BODY_CL:
 		t->req_left = m->content_length;
@@ -1360,6 +1367,7 @@ static int build_rsp_head(struct hconn *h, const struct h1_msg *m, unsigned int 
 	char rbuf[256];
 	uint32_t i, n_hdrs = final ? v->nhdrs : m->nhdrs;
 	const struct h1_hdr *hdrs = final ? v->hdrs : m->hdrs;
+	bool conn_hdr = h1_find_hdr(m, "connection", NULL) != NULL;
 	long n;
 
 	for (i = 0; i < n_hdrs; i++)
@@ -1377,7 +1385,7 @@ static int build_rsp_head(struct hconn *h, const struct h1_msg *m, unsigned int 
 	for (i = 0; i < n_hdrs; i++) {
 		const struct h1_hdr *hd = &hdrs[i];
 
-		if (is_hop_by_hop(hd) || named_in_connection(m, hd))
+		if (is_hop_by_hop(hd) || (conn_hdr && named_in_connection(m, hd)))
 			continue;
 		if (t->rsp_dechunk && h1_hdr_is(hd, "transfer-encoding"))
 			continue;
@@ -1444,6 +1452,13 @@ static void process_response(struct hconn *h, size_t head_len)
 	if (status != m->status) {
 		reason = new_reason;
 		reason_len = new_reason ? strlen(new_reason) : 0;
+	}
+	if (status == 101 && t->upgrade && h1_msg_has_token(&t->req, "upgrade", "websocket") &&
+	    !h1_find_hdr(m, "sec-websocket-accept", NULL)) {
+		/* a WebSocket switch without its accept key is not a valid answer */
+		t->srv_close = true;
+		txn_error(h, 502, 'P', 'H');
+		return;
 	}
 	if ((status == 101 && t->upgrade) || (m->flags & H1_F_TUNNEL)) {
 		t->rs = RS_TUNNEL;
@@ -1753,6 +1768,14 @@ static void srv_send(struct hconn *h)
 
 	if (!sc || t->sv != SV_READY || h->s_wblocked)
 		return;
+	/* A small body goes out with the head: one send, and a retry can resend it. */
+	if (h->sout.rd == 0 && h->sout.wr && t->req_fwd && t->req_fwd <= L7_MERGE_MAX &&
+	    buf_put(&h->sout, h->cin.data + h->cin.rd, t->req_fwd) == 0) {
+		if (t->srv)
+			__atomic_add_fetch(&t->srv->bytes_in, t->req_fwd, __ATOMIC_RELAXED);
+		h->cin.rd += t->req_fwd;
+		t->req_fwd = 0;
+	}
 	while (h->sout.rd < h->sout.wr) {
 		n = send(sc->fd, h->sout.data + h->sout.rd, h->sout.wr - h->sout.rd, MSG_NOSIGNAL);
 		if (n > 0) {
@@ -1813,6 +1836,13 @@ static void cli_send(struct hconn *h)
 
 	if (h->c_wblocked || h->lingering)
 		return;
+	/* A small body goes out with the head in one send. */
+	if (h->cout.rd < h->cout.wr && t->rsp_fwd && t->rsp_fwd <= L7_MERGE_MAX &&
+	    buf_put(&h->cout, h->sin.data + h->sin.rd, t->rsp_fwd) == 0) {
+		h->sin.rd += t->rsp_fwd;
+		t->bytes_out += t->rsp_fwd;
+		t->rsp_fwd = 0;
+	}
 	while (h->cout.rd < h->cout.wr) {
 		n = h->cx.ops->send(&h->cx, h->cout.data + h->cout.rd, h->cout.wr - h->cout.rd);
 		if (n > 0) {
@@ -1969,19 +1999,30 @@ static void hc_free(struct hconn *h)
 }
 
 /*
- * timeout server runs while the proxy waits for the server: the request is
- * sent (or its bytes wait for the server to read them) and the response is
- * not complete. A client uploading slowly does not count against it.
+ * timeout server runs from the moment the server connection is up until the
+ * response is complete, restarted by every byte exchanged with the server.
+ * As in HAProxy, a client that stalls in the middle of its request body
+ * therefore ends with a 504 once the server timeout expires.
  */
-static bool srv_timer_active(struct hconn *h, int sev)
+static bool srv_timer_active(struct hconn *h)
 {
 	struct txn *t = &h->t;
 
 	if (t->sv != SV_READY || !to_server(h))
 		return false;
-	if (t->rs == RS_BODY)
+	return t->rs == RS_HEAD || t->rs == RS_BODY;
+}
+
+/* timeout client runs while the proxy waits for the client to read, or to send a body no server takes yet. */
+static bool cli_timer_active(struct hconn *h)
+{
+	struct txn *t = &h->t;
+
+	if (!h->fe->to.client)
+		return false;
+	if (h->cout.rd < h->cout.wr || t->rsp_fwd)
 		return true;
-	return t->rs == RS_HEAD && (t->rq == RQ_DONE || (sev & EV_WRITE));
+	return t->rq == RQ_BODY && t->sv != SV_READY;
 }
 
 static void hc_update(struct hconn *h)
@@ -2063,10 +2104,10 @@ static void hc_update(struct hconn *h)
 			DL(t->q_deadline);
 		} else if (t->sv == SV_CONNECTING) {
 			DL(t->conn_deadline);
-		} else if (srv_timer_active(h, sev)) {
+		} else if (srv_timer_active(h)) {
 			DL(h->s_last + to_server(h) / 1000.0);
 		}
-		if (h->fe->to.client && (t->rq == RQ_BODY || (cev & EV_WRITE)))
+		if (cli_timer_active(h))
 			DL(h->c_last + h->fe->to.client / 1000.0);
 	}
 arm:
@@ -2103,7 +2144,8 @@ static void hc_progress(struct hconn *h, int crev, int srev)
 	if (h->in_progress)
 		return;
 	h->in_progress = true;
-	if (crev & EV_WRITE)
+	/* TLS may need to read before it can write: any event may unblock it */
+	if ((crev & EV_WRITE) || (h->cx.ssl && crev))
 		h->c_wblocked = false;
 	if (srev & EV_WRITE)
 		h->s_wblocked = false;
@@ -2253,8 +2295,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *tm, int revents)
 		conn_failed(h, ETIMEDOUT);
 		goto done;
 	}
-	if (srv_timer_active(h, h->sc ? h->sc->io.events : 0) &&
-	    now + 0.0005 >= h->s_last + to_server(h) / 1000.0) {
+	if (srv_timer_active(h) && now + 0.0005 >= h->s_last + to_server(h) / 1000.0) {
 		t->srv_close = true;
 		if (t->rs == RS_HEAD && !t->rsp_head_sent) {
 			txn_error(h, 504, 's', 'H');
@@ -2264,7 +2305,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *tm, int revents)
 		}
 		goto done;
 	}
-	if (h->fe->to.client && now + 0.0005 >= h->c_last + h->fe->to.client / 1000.0) {
+	if (cli_timer_active(h) && now + 0.0005 >= h->c_last + h->fe->to.client / 1000.0) {
 		if (t->rq == RQ_BODY && !t->rsp_head_sent) {
 			txn_error(h, 408, 'c', 'D');
 		} else {

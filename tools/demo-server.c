@@ -70,11 +70,16 @@ static void out_append(struct dconn *c, const char *data, size_t len)
 static const char *reason(int st)
 {
 	switch (st) {
-	case 200: return "OK";
-	case 404: return "Not Found";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	default: return "Status";
+	case 200:
+		return "OK";
+	case 404:
+		return "Not Found";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Status";
 	}
 }
 
@@ -362,7 +367,8 @@ int main(int argc, char **argv)
 			n++;
 			break;
 		default:
-			fprintf(stderr, "usage: demo-server -n NAME -l ADDR:PORT [-u ADDR:PORT] [-e]\n");
+			fprintf(stderr,
+				"usage: demo-server -n NAME -l ADDR:PORT [-u ADDR:PORT] [-e]\n");
 			return 1;
 		}
 	}

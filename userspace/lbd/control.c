@@ -18,6 +18,7 @@
 #include "api.h"
 #include "cfg.h"
 #include "control.h"
+#include "discovery.h"
 #include "health.h"
 #include "log.h"
 #include "tlog.h"
@@ -112,6 +113,7 @@ int control_start(struct lbd *d, char **err)
 		cfg_err(err, "cannot start the health checks");
 		return -1;
 	}
+	discovery_start(d);
 	started = true;
 	return 0;
 }
@@ -121,11 +123,13 @@ void control_stop(struct lbd *d)
 	if (!started)
 		return;
 	api_stop();
+	discovery_stop();
 	health_stop();
 }
 
 void control_exit(struct lbd *d)
 {
+	discovery_stop();
 	health_stop();
 	api_exit();
 	started = false;
@@ -290,6 +294,7 @@ int control_reload(struct lbd *d, char **errp)
 	if (started) {
 		api_commit(nm);
 		health_reload(d);
+		discovery_reload(d, nm);
 	}
 	retired[nretired].m = om;
 	retired[nretired].listeners_gen = d->listeners_gen;

@@ -29,21 +29,21 @@ struct worker {
 	int id;
 	pthread_t thread;
 	struct ev_loop *loop;
-	ev_async wake;        /* cross-thread: stop, maxconn resume, queue retry, reload */
-	ev_timer idle_check;  /* periodic housekeeping */
-	struct ev_io *lio;    /* one accept watcher per listener */
+	ev_async wake; /* cross-thread: stop, maxconn resume, queue retry, reload */
+	ev_timer idle_check; /* periodic housekeeping */
+	struct ev_io *lio; /* one accept watcher per listener */
 	int nlio;
-	struct list_head conns;  /* open connections of this worker */
-	struct list_head queue;  /* connections waiting for a server slot (maxconn) */
+	struct list_head conns; /* open connections of this worker */
+	struct list_head queue; /* connections waiting for a server slot (maxconn) */
 	int nconns;
-	bool stopping;        /* soft stop: no more accepts */
+	bool stopping; /* soft stop: no more accepts */
 	bool hard_stop;
 	int pending_listeners_gen; /* listeners generation this worker has attached */
 };
 
 struct lbd {
-	struct model *m;          /* current generation */
-	struct ev_loop *loop;     /* control loop */
+	struct model *m; /* current generation */
+	struct ev_loop *loop; /* control loop */
 	struct worker workers[LBD_MAX_WORKERS];
 	int nworkers;
 	struct listener *listeners;

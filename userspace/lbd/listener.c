@@ -76,8 +76,8 @@ static int open_one(struct bind *b, int backlog, char **err)
 	addr_str(&b->addr, where, sizeof(where));
 	fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return cfg_err(err, "%s:%d: bind '%s': socket: %s", b->loc.file, b->loc.line,
-			       where, strerror(errno));
+		return cfg_err(err, "%s:%d: bind '%s': socket: %s", b->loc.file, b->loc.line, where,
+			       strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&b->addr, b->addrlen) < 0 || listen(fd, backlog) < 0) {
 		int e = errno;
@@ -195,8 +195,8 @@ void listeners_gc(struct lbd *d, bool force)
 		return;
 	if (!force) {
 		for (int i = 0; i < d->nworkers; i++)
-			if (__atomic_load_n(&d->workers[i].pending_listeners_gen, __ATOMIC_ACQUIRE) !=
-			    d->listeners_gen)
+			if (__atomic_load_n(&d->workers[i].pending_listeners_gen,
+					    __ATOMIC_ACQUIRE) != d->listeners_gen)
 				return;
 	}
 	for (int i = 0; i < d->nold_listeners; i++)

@@ -33,16 +33,15 @@ static ev_timer stop_timer;
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: lbd -f CFG [-f CFG...] [-c] [-D] [-p PIDFILE] [-d] [-V] [-v]\n"
-		"  -f CFG      configuration file (HAProxy language); may repeat\n"
-		"  -c          check the configuration and exit (0 valid, 1 invalid)\n"
-		"  -D          run as a daemon\n"
-		"  -p PIDFILE  write the pid to PIDFILE\n"
-		"  -d          debug: foreground, verbose logs\n"
-		"  -q          quiet: only errors\n"
-		"  -V          verbose: informational logs\n"
-		"  -v          print the version and exit\n");
+	fprintf(f, "Usage: lbd -f CFG [-f CFG...] [-c] [-D] [-p PIDFILE] [-d] [-V] [-v]\n"
+		   "  -f CFG      configuration file (HAProxy language); may repeat\n"
+		   "  -c          check the configuration and exit (0 valid, 1 invalid)\n"
+		   "  -D          run as a daemon\n"
+		   "  -p PIDFILE  write the pid to PIDFILE\n"
+		   "  -d          debug: foreground, verbose logs\n"
+		   "  -q          quiet: only errors\n"
+		   "  -V          verbose: informational logs\n"
+		   "  -v          print the version and exit\n");
 }
 
 static void stop_check_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -296,8 +295,8 @@ int main(int argc, char **argv)
 	ev_signal_start(lbd.loop, &sig_usr1);
 	ev_signal_start(lbd.loop, &sig_hup);
 
-	lb_notice("lbd %s started: %d worker(s), %d listener(s), pid %d", XLB_VERSION,
-		  lbd.nworkers, lbd.nlisteners, lbd.pid);
+	lb_notice("lbd %s started: %d worker(s), %d listener(s), pid %d", XLB_VERSION, lbd.nworkers,
+		  lbd.nlisteners, lbd.pid);
 	ev_run(lbd.loop, 0);
 
 	workers_hard_stop(&lbd);

@@ -23,7 +23,7 @@
 #include "tlog.h"
 
 enum tconn_state {
-	TC_QUEUED,     /* waiting for a server slot */
+	TC_QUEUED, /* waiting for a server slot */
 	TC_CONNECTING, /* connect() in progress */
 	TC_FORWARDING, /* both sides connected */
 };
@@ -33,8 +33,8 @@ struct pipebuf {
 	char *data;
 	size_t size;
 	size_t start, end; /* data[start..end) is pending */
-	bool rd_eof;       /* the reading side sent FIN */
-	bool wr_shut;      /* FIN forwarded to the writing side */
+	bool rd_eof; /* the reading side sent FIN */
+	bool wr_shut; /* FIN forwarded to the writing side */
 	uint64_t total;
 };
 
@@ -360,8 +360,8 @@ static void connect_done(struct tconn *c, int err)
 	close(c->sfd);
 	c->sfd = -1;
 	snprintf(ip, sizeof(ip), "%s", s->addr_str ? s->addr_str : "?");
-	lb_info("proxy '%s': connect to server %s/%s (%s) failed: %s", c->be->name,
-		c->be->name, s->name, ip, strerror(err));
+	lb_info("proxy '%s': connect to server %s/%s (%s) failed: %s", c->be->name, c->be->name,
+		s->name, ip, strerror(err));
 	c->failed = s;
 	c->srv = NULL;
 	if (c->retries_left > 0) {

@@ -52,7 +52,8 @@ static int ifaces_parse(const char *list, char **err)
 	for (tok = strtok_r(dup, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
 		if (nifaces == XDP_MAX_IFACES) {
 			free(dup);
-			return cfg_err(err, "xlb-interface: more than %d interfaces", XDP_MAX_IFACES);
+			return cfg_err(err, "xlb-interface: more than %d interfaces",
+				       XDP_MAX_IFACES);
 		}
 		if (!if_nametoindex(tok)) {
 			cfg_err(err, "xlb-interface: no interface named '%s'", tok);
@@ -161,7 +162,8 @@ static int xdp_down(struct lbd *d, char **err)
 		return -1;
 	}
 	model_set_change_hook(NULL, NULL);
-	lb_notice("XDP detached, pins removed under %s", pin_root ? pin_root : XLB_PIN_ROOT_DEFAULT);
+	lb_notice("XDP detached, pins removed under %s",
+		  pin_root ? pin_root : XLB_PIN_ROOT_DEFAULT);
 	ev_timer_stop(d->loop, &kick_timer);
 	return 0;
 }
@@ -191,7 +193,8 @@ int xdp_ctl_pre_listen(struct lbd *d, char **err)
 		else if (!strcmp(mode, "auto"))
 			xdp_mode = XLB_XDP_AUTO;
 		else
-			return cfg_err(err, "XLB_XDP_MODE: expected native, generic or auto, got '%s'",
+			return cfg_err(err,
+				       "XLB_XDP_MODE: expected native, generic or auto, got '%s'",
 				       mode);
 	}
 	free(pin_root);
@@ -269,8 +272,11 @@ static void cmd_show_xdp(struct api_req *r, char **args, int nargs)
 }
 
 static const struct api_cmd xdp_cmds[] = {
-	{ { "show", "xdp" }, API_LVL_USER, "show xdp",
-	  "XDP interfaces, mode, global and per-frontend counters (lbd)", cmd_show_xdp },
+	{ { "show", "xdp" },
+	  API_LVL_USER,
+	  "show xdp",
+	  "XDP interfaces, mode, global and per-frontend counters (lbd)",
+	  cmd_show_xdp },
 	{ { NULL } },
 };
 API_REGISTER(xdp_cmds);

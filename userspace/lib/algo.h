@@ -23,13 +23,13 @@ struct lb_pool {
 	struct server **srv; /* usable servers, in config order */
 	int n;
 	uint32_t tot_weight; /* sum of weights */
-	bool backup;         /* the pool holds backup servers */
+	bool backup; /* the pool holds backup servers */
 };
 
 /* What a request offers to the hash-based algorithms. Any field may be NULL. */
 struct lb_req {
 	const struct sockaddr *src; /* client address: `source` */
-	const char *uri;            /* request target: `uri`, `url_param` */
+	const char *uri; /* request target: `uri`, `url_param` */
 	size_t uri_len;
 	/* Look a header up: returns its value and length, or NULL. */
 	const char *(*get_hdr)(void *ctx, const char *name, size_t *len);
@@ -37,10 +37,10 @@ struct lb_req {
 };
 
 struct lb_algo_ops {
-	const char *name;    /* as written after `balance` */
-	bool needs_arg;      /* hdr(name), url_param name */
-	bool hashed;         /* honours hash-type (map-based/consistent) */
-	bool l4_ok;          /* the XDP tier can express it (roundrobin, static-rr, source) */
+	const char *name; /* as written after `balance` */
+	bool needs_arg; /* hdr(name), url_param name */
+	bool hashed; /* honours hash-type (map-based/consistent) */
+	bool l4_ok; /* the XDP tier can express it (roundrobin, static-rr, source) */
 	/* Build the state for the current pool. Called under be->lock. */
 	int (*rebuild)(struct proxy *be);
 	/*
@@ -67,7 +67,7 @@ void lb_release(struct server *s);
 
 /* Hash helpers shared by the algorithms and the XDP tier. */
 uint32_t lb_hash_bytes(const void *data, size_t len); /* stable across runs and hosts */
-uint32_t lb_hash_addr(const struct sockaddr *sa);     /* address only, no port */
+uint32_t lb_hash_addr(const struct sockaddr *sa); /* address only, no port */
 
 /*
  * Weighted Maglev table (hash-type consistent, `balance source` in XDP).
@@ -77,7 +77,7 @@ uint32_t lb_hash_addr(const struct sockaddr *sa);     /* address only, no port *
  */
 #define LB_MAGLEV_SIZE 65537
 struct lb_maglev_entry {
-	uint32_t key;    /* stable per-server key (hash of the server name) */
+	uint32_t key; /* stable per-server key (hash of the server name) */
 	uint32_t weight; /* relative weight */
 };
 int lb_maglev_build(const struct lb_maglev_entry *ents, int n, uint32_t *table, uint32_t size);

@@ -25,12 +25,12 @@
 
 struct cfg_ctx {
 	struct model *m;
-	unsigned section;      /* CFG_SEC_* of the current section, 0 before any */
-	struct proxy *px;      /* current proxy (defaults, frontend, backend, listen) */
+	unsigned section; /* CFG_SEC_* of the current section, 0 before any */
+	struct proxy *px; /* current proxy (defaults, frontend, backend, listen) */
 	struct proxy *defproxy; /* the last defaults section: what new proxies inherit */
-	const char *file;      /* interned */
+	const char *file; /* interned */
 	int line;
-	bool no;               /* the line started with "no" (`no option X`, `no log`) */
+	bool no; /* the line started with "no" (`no option X`, `no log`) */
 };
 
 /*
@@ -43,7 +43,7 @@ typedef int (*cfg_kw_fn)(struct cfg_ctx *ctx, char **args, int nargs, char **err
 
 struct cfg_kw {
 	unsigned sections;
-	const char *kw;     /* first word; "option" keywords use "option NAME" */
+	const char *kw; /* first word; "option" keywords use "option NAME" */
 	cfg_kw_fn parse;
 };
 
@@ -55,11 +55,11 @@ struct cfg_kw_list {
 void cfg_register(struct cfg_kw_list *list);
 
 /* Register a keyword table from any file: CFG_REGISTER(my_kws); */
-#define CFG_REGISTER(table)                                                                        \
-	static struct cfg_kw_list table##_list = { .kws = table };                                 \
-	static void __attribute__((constructor)) table##_register(void)                            \
-	{                                                                                          \
-		cfg_register(&table##_list);                                                       \
+#define CFG_REGISTER(table)                                             \
+	static struct cfg_kw_list table##_list = { .kws = table };      \
+	static void __attribute__((constructor)) table##_register(void) \
+	{                                                               \
+		cfg_register(&table##_list);                            \
 	}
 
 /*

@@ -552,6 +552,8 @@ void proxy_free(struct proxy *px)
 	list_del(&px->list);
 	if (px->algo && px->algo->destroy && px->algo_state)
 		px->algo->destroy(px);
+	if (px->discovery_free)
+		px->discovery_free(px->discovery);
 	list_for_each_safe(b, bt, &px->binds, list) {
 		list_del(&b->list);
 		free(b->crt);

@@ -33,8 +33,8 @@ enum px_mode {
 /* Administrative state set by the operator (runtime API, lbctl, config). */
 enum srv_admin {
 	SRV_ADMIN_READY = 0, /* takes traffic when its checks allow */
-	SRV_ADMIN_DRAIN,     /* keeps its connections and flows, gets no new ones */
-	SRV_ADMIN_MAINT,     /* out: no new traffic, L4 flows re-pick */
+	SRV_ADMIN_DRAIN, /* keeps its connections and flows, gets no new ones */
+	SRV_ADMIN_MAINT, /* out: no new traffic, L4 flows re-pick */
 };
 
 /* Where a server came from, for `lbctl servers`. */
@@ -47,12 +47,12 @@ enum srv_origin {
 /* L4 forwarding mode of a backend in the XDP tier (lbd keyword `xlb-forward`). */
 enum fwd_mode {
 	FWD_FULLNAT = 0, /* DNAT + SNAT to the balancer's address (default) */
-	FWD_NAT,         /* DNAT only, client address kept */
+	FWD_NAT, /* DNAT only, client address kept */
 };
 
 enum hash_type {
 	HASH_MAP_BASED = 0, /* hash modulo the total weight (HAProxy's default) */
-	HASH_CONSISTENT,    /* weighted Maglev table, shared by both tiers */
+	HASH_CONSISTENT, /* weighted Maglev table, shared by both tiers */
 };
 
 /* Bind protocol: a UDP bind makes a UDP VIP (XDP tier only). */
@@ -83,13 +83,13 @@ struct cfg_loc {
 
 /* Health-check settings of a server (the `check` family of server options). */
 struct srv_check_cfg {
-	bool enabled;    /* `check` */
-	uint32_t inter;  /* ms between checks while up (default 2000) */
+	bool enabled; /* `check` */
+	uint32_t inter; /* ms between checks while up (default 2000) */
 	uint32_t fastinter; /* ms while transitioning (default inter) */
 	uint32_t downinter; /* ms while down (default inter) */
-	int rise;        /* consecutive successes to go up (default 2) */
-	int fall;        /* consecutive failures to go down (default 3) */
-	int port;        /* `port`: check another port, 0 = server's */
+	int rise; /* consecutive successes to go up (default 2) */
+	int fall; /* consecutive failures to go down (default 3) */
+	int port; /* `port`: check another port, 0 = server's */
 	struct sockaddr_storage addr; /* `addr`: check another address, family 0 = server's */
 };
 
@@ -103,25 +103,25 @@ struct server {
 	struct list_head list; /* in proxy->servers */
 	struct proxy *be;
 	char *name;
-	uint32_t id;  /* unique within the model, stable across reloads by name; XDP server id */
+	uint32_t id; /* unique within the model, stable across reloads by name; XDP server id */
 	uint32_t puid; /* position id within the backend (HAProxy's srv_id) */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char *addr_str; /* the address as written, for messages */
 
-	int weight;      /* current effective user weight 0..256 */
-	int iweight;     /* initial weight from the config, for `weight N%` */
-	int maxconn;     /* 0 = unlimited */
+	int weight; /* current effective user weight 0..256 */
+	int iweight; /* initial weight from the config, for `weight N%` */
+	int maxconn; /* 0 = unlimited */
 	int minconn;
 	bool backup;
 	char *cookie;
 	struct srv_check_cfg check;
 	struct cfg_loc loc;
-	bool ssl;         /* `ssl`: TLS to the server (L7 tier) */
+	bool ssl; /* `ssl`: TLS to the server (L7 tier) */
 	bool verify_none; /* `verify none`: do not check the server's certificate */
-	char *ca_file;    /* `ca-file`: CAs to verify the server with */
-	char *crt;        /* `crt`: client certificate */
-	char *sni;        /* `sni`: server name sent, as written (a sample expression) */
+	char *ca_file; /* `ca-file`: CAs to verify the server with */
+	char *crt; /* `crt`: client certificate */
+	char *sni; /* `sni`: server name sent, as written (a sample expression) */
 
 	/* Runtime state; written by the control loop under be->lock. */
 	enum srv_admin admin;
@@ -129,10 +129,10 @@ struct server {
 	bool chk_disabled; /* `disable health`: state frozen */
 	enum srv_origin origin;
 	char *origin_key; /* etcd key or API user; NULL for config */
-	bool removed;     /* deleted: draining out, freed when refcnt drops to 0 */
+	bool removed; /* deleted: draining out, freed when refcnt drops to 0 */
 
 	/* Counters; updated by workers with atomics. */
-	int cur_conns;      /* connections (L4) or requests in flight (L7) */
+	int cur_conns; /* connections (L4) or requests in flight (L7) */
 	int max_conns_seen;
 	int queued;
 	uint64_t total_conns;
@@ -144,7 +144,7 @@ struct server {
 	uint64_t chk_fails;
 	uint64_t down_trans; /* number of UP->DOWN transitions */
 	uint64_t last_change; /* monotonic ms of the last state change */
-	char *last_chk;       /* last check result text */
+	char *last_chk; /* last check result text */
 
 	/* Per-algorithm scratch (e.g. smooth round-robin current weight). */
 	int64_t algo_cur;
@@ -161,16 +161,16 @@ struct bind {
 	socklen_t addrlen;
 	enum bind_proto proto;
 	int inherited_fd; /* fd@N, else -1 */
-	bool ssl;         /* `ssl crt ...` (served by the L7 tier) */
+	bool ssl; /* `ssl crt ...` (served by the L7 tier) */
 	char *crt;
 	char *name; /* the bind argument as written */
 	struct cfg_loc loc;
-	char *label;      /* `name` option, for stats */
+	char *label; /* `name` option, for stats */
 	bool transparent; /* `transparent`: IP_TRANSPARENT on the socket */
-	bool v4v6;        /* `v4v6`: IPv6 socket that also accepts IPv4 */
-	bool v6only;      /* `v6only` */
-	char *alpn;       /* `alpn h2,http/1.1` as written */
-	int fd;   /* listening socket, -1 until opened */
+	bool v4v6; /* `v4v6`: IPv6 socket that also accepts IPv4 */
+	bool v6only; /* `v6only` */
+	char *alpn; /* `alpn h2,http/1.1` as written */
+	int fd; /* listening socket, -1 until opened */
 };
 
 /*
@@ -245,22 +245,22 @@ struct log_target {
 	char *level;
 	char *format; /* "raw", "rfc3164", ... */
 	char *minlevel; /* messages below are raised to it; NULL = none */
-	int len;        /* `len N`: maximum line length, 0 = default (1024) */
+	int len; /* `len N`: maximum line length, 0 = default (1024) */
 };
 
 /* frontend, backend, listen or defaults. */
 struct proxy {
 	struct list_head list; /* in model->proxies */
 	char *name;
-	unsigned cap;    /* PX_CAP_* */
-	uint32_t uuid;   /* HAProxy's proxy id: 1, 2, ... in config order (iid) */
+	unsigned cap; /* PX_CAP_* */
+	uint32_t uuid; /* HAProxy's proxy id: 1, 2, ... in config order (iid) */
 	enum px_mode mode;
 	struct cfg_loc loc;
 	bool disabled;
 
-	int maxconn;     /* frontend: concurrent connections; 0 = global default */
+	int maxconn; /* frontend: concurrent connections; 0 = global default */
 	int fullconn;
-	int retries;     /* default 3 */
+	int retries; /* default 3 */
 	unsigned options; /* PX_OPT_* */
 	struct px_timeouts to;
 
@@ -281,11 +281,11 @@ struct proxy {
 
 	/* backend side */
 	const struct lb_algo_ops *algo;
-	char *algo_arg;  /* header name for hdr(), param for url_param */
-	int algo_len;    /* `uri len N` */
-	int algo_depth;  /* `uri depth N` */
+	char *algo_arg; /* header name for hdr(), param for url_param */
+	int algo_len; /* `uri len N` */
+	int algo_depth; /* `uri depth N` */
 	bool algo_whole; /* `uri whole` */
-	int algo_draws;  /* `random(N)`: servers drawn per pick; 0 = default (2) */
+	int algo_draws; /* `random(N)`: servers drawn per pick; 0 = default (2) */
 	enum hash_type hash_type;
 	char *hash_fn; /* sdbm (default), djb2, wt6, crc32 */
 	bool hash_avalanche; /* `hash-type ... avalanche` */
@@ -297,54 +297,57 @@ struct proxy {
 	char *httpchk_uri;
 	char *httpchk_version;
 	struct list_head http_check_rules; /* `http-check send|expect` as px_rule */
-	enum fwd_mode fwd;       /* xlb-forward */
-	struct sockaddr_storage source; /* `source ADDR`: SNAT address for fullnat; family 0 = auto */
+	enum fwd_mode fwd; /* xlb-forward */
+	struct sockaddr_storage
+		source; /* `source ADDR`: SNAT address for fullnat; family 0 = auto */
 
 	struct errorfile errorfiles[PX_MAX_ERRORFILES];
 	int nerrorfiles;
 
 	/* runtime */
-	pthread_mutex_t lock;  /* protects servers, pool, algo state */
-	struct lb_pool *pool;  /* usable servers, rebuilt on every server change */
-	void *algo_state;      /* owned by the algorithm */
-	uint64_t cum_conns;    /* frontend: accepted connections; atomic */
-	int cur_conns;         /* frontend: open connections; atomic */
+	pthread_mutex_t lock; /* protects servers, pool, algo state */
+	struct lb_pool *pool; /* usable servers, rebuilt on every server change */
+	void *algo_state; /* owned by the algorithm */
+	uint64_t cum_conns; /* frontend: accepted connections; atomic */
+	int cur_conns; /* frontend: open connections; atomic */
 	uint64_t bytes_in, bytes_out;
 	uint64_t denied_req, failed_req;
 	uint64_t http_rsp[6]; /* 1xx..5xx, other */
-	uint64_t no_srv;      /* requests/connections for which no server was usable */
+	uint64_t no_srv; /* requests/connections for which no server was usable */
 	uint64_t last_change;
 	/* config-only settings kept for the L7 tier */
-	struct model *m;             /* the model the proxy belongs to (ids of added servers) */
-	char *description;           /* `description` */
-	char *log_format;            /* `log-format`, as written */
-	char *unique_id_format;      /* `unique-id-format`, as written */
-	char *cookie_name;           /* `cookie NAME ...`: persistence cookie; NULL = none */
-	char **cookie_args;          /* the options after the name, NULL-terminated */
+	struct model *m; /* the model the proxy belongs to (ids of added servers) */
+	char *description; /* `description` */
+	char *log_format; /* `log-format`, as written */
+	char *unique_id_format; /* `unique-id-format`, as written */
+	char *cookie_name; /* `cookie NAME ...`: persistence cookie; NULL = none */
+	char **cookie_args; /* the options after the name, NULL-terminated */
 	struct cfg_loc default_backend_loc; /* where `default_backend` was, for errors */
 
-	void *l7;   /* owned by the L7 tier */
-	void *xdp;  /* owned by lbd/maps.c: XDP state for this proxy (NULL when not served by XDP) */
+	void *l7; /* owned by the L7 tier */
+	void *xdp; /* owned by lbd/maps.c: XDP state for this proxy (NULL when not served by XDP) */
 	char *xdp_reason; /* why this frontend is not served by XDP, for `lbctl status` */
+	void *discovery; /* owned by lbd/discovery.c: the backend's `discovery` settings */
+	void (*discovery_free)(void *); /* frees `discovery`; proxy_free() calls it */
 };
 
 struct stats_socket {
 	struct list_head list;
 	char *path; /* unix path, or "ipv4@addr:port", or "fd@N" */
-	int mode;   /* -1 = default */
+	int mode; /* -1 = default */
 	int uid, gid;
-	int level;  /* 0 user, 1 operator, 2 admin */
+	int level; /* 0 user, 1 operator, 2 admin */
 	bool expose_fd;
 	struct cfg_loc loc;
 };
 
 struct global {
-	int maxconn;   /* default 4096? HAProxy computes from ulimit; we use 4096 */
-	int nbthread;  /* 0 = number of cores */
+	int maxconn; /* default 4096? HAProxy computes from ulimit; we use 4096 */
+	int nbthread; /* 0 = number of cores */
 	bool daemon;
 	char *pidfile;
 	char *user, *group, *chroot;
-	int uid, gid;  /* -1 = unset */
+	int uid, gid; /* -1 = unset */
 	struct list_head stats_sockets;
 	uint32_t stats_timeout; /* ms, default 10000 */
 	struct list_head logs;
@@ -353,17 +356,17 @@ struct global {
 	char *ssl_server_ciphers, *ssl_server_options;
 	char *ssl_server_ciphersuites;
 	char *ssl_dh_param_file; /* `ssl-dh-param-file` */
-	int tune_ssl_dh_param;   /* `tune.ssl.default-dh-param`, 0 = library default */
+	int tune_ssl_dh_param; /* `tune.ssl.default-dh-param`, 0 = library default */
 	bool ssl_server_verify_none; /* `ssl-server-verify none`: servers' certificates not checked */
-	int tune_bufsize;   /* default 16384 */
-	int tune_maxhdr;    /* default 101 */
-	int spread_checks;  /* percent */
+	int tune_bufsize; /* default 16384 */
+	int tune_maxhdr; /* default 101 */
+	int spread_checks; /* percent */
 	uint32_t hard_stop_after; /* ms */
 	/* XDP tier (lbd keywords) */
-	char *xdp_ifaces;   /* `xlb-interface eth0,eth1` */
-	int xdp_mode;       /* 0 native, 1 generic, 2 native with generic fallback */
+	char *xdp_ifaces; /* `xlb-interface eth0,eth1` */
+	int xdp_mode; /* 0 native, 1 generic, 2 native with generic fallback */
 	char *bpf_pin_root; /* `xlb-pin-root`, default /sys/fs/bpf/xlb */
-	char *state_file;   /* discovery cache */
+	char *state_file; /* discovery cache */
 	char *node;
 	char *description;
 };
@@ -371,7 +374,7 @@ struct global {
 struct model {
 	struct global global;
 	struct list_head proxies; /* every frontend/backend/listen in config order */
-	char **files;             /* interned file names */
+	char **files; /* interned file names */
 	int nfiles;
 	uint32_t next_srv_id;
 	int refcnt;

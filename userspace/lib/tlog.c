@@ -17,9 +17,9 @@ static struct global *tlog_global;
 static pthread_mutex_t tlog_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const facilities[] = {
-	"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
-	"auth2", "ftp", "ntp", "audit", "alert", "cron2", "local0", "local1", "local2",
-	"local3", "local4", "local5", "local6", "local7", NULL,
+	"kern",	  "user",   "mail",   "daemon", "auth",	  "syslog", "lpr",   "news",   "uucp",
+	"cron",	  "auth2",  "ftp",    "ntp",	"audit",  "alert",  "cron2", "local0", "local1",
+	"local2", "local3", "local4", "local5", "local6", "local7", NULL,
 };
 
 void tlog_set_global(struct global *g)
@@ -116,7 +116,8 @@ static void send_syslog(const char *target, int fac, int level, const char *line
 			return;
 		fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (fd >= 0) {
-			sendto(fd, msg, n, MSG_DONTWAIT | MSG_NOSIGNAL, ai->ai_addr, ai->ai_addrlen);
+			sendto(fd, msg, n, MSG_DONTWAIT | MSG_NOSIGNAL, ai->ai_addr,
+			       ai->ai_addrlen);
 			close(fd);
 		}
 		freeaddrinfo(ai);
