@@ -24,12 +24,16 @@
 #                         2 workers, 3 server blocks (same 3 addresses)
 #   NBTHREAD=2            lbd and haproxy threads
 #   BPF_BENCH_N=200000    runs per case for bpf_test_lb --bench (0: skip)
+#   PEER_NAPI=gro         how the client's and servers' veth ends get NAPI (needed to
+#                         receive redirected frames): gro, or xdp (an XDP_PASS program)
 #   PIN_CPUS=0            1: client on CPU 0, balancer daemons and servers free (see README)
 #   WAIT_IDLE=30          before each run, wait up to this many seconds for the
 #                         machine to be >= 85% idle (another benchmark running)
 #   PROFILE_XDP=1         after the XDP runs, 2 short runs with kernel.bpf_stats_enabled
 #                         (restored after) for the program's live ns/packet
 #   DIAG_SRV_NO_TW=0      1: servers keep no TIME_WAIT (diagnosis, not a fair setting)
+#   PERF=0                1: perf record -a during the XDP profile runs (top symbols
+#                         to stderr; with KEEP_LOGS=1 the data is kept)
 #   KEEP_LOGS=0           1: keep the temporary directory (wrk outputs, logs)
 # Speed is reported, never asserted: the exit status says only whether the
 # benchmark could run.
@@ -47,6 +51,7 @@ NBTHREAD=${NBTHREAD:-2}
 BPF_BENCH_N=${BPF_BENCH_N:-200000}
 PIN_CPUS=${PIN_CPUS:-0}
 HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
+PEER_NAPI=${PEER_NAPI:-gro}
 
 die() {
 	echo "l4_bench: $*" >&2
@@ -158,15 +163,20 @@ for a in "${SRV_ADDRS[@]}"; do in_srv ip addr add $a/24 dev s1; done
 in_srv ip link set s1 up
 in_srv ip route add default via 203.0.113.1
 # XDP cannot fix partial checksums: every sender computes its own (for every
-# target alike). The peers get an XDP_PASS program so that frames redirected
-# into them are received (veth NAPI); it stays for every target.
+# target alike). Frames redirected into a veth are received only when its
+# peer runs NAPI: GRO on the peers (PEER_NAPI=gro, default) or an XDP_PASS
+# program (PEER_NAPI=xdp, as tests/e2e does; it makes every target pay a copy
+# of each skb into an XDP buffer on c1 and s1). It stays for every target.
 for i in c0 s0; do ethtool -K $i tx off >/dev/null; done
 in_cli ethtool -K c1 tx off >/dev/null
 in_srv ethtool -K s1 tx off >/dev/null
-in_cli ip link set dev c1 xdp obj "$BUILD/xdp_pass.bpf.o" sec xdp 2>/dev/null ||
-	in_cli ethtool -K c1 gro on >/dev/null
-in_srv ip link set dev s1 xdp obj "$BUILD/xdp_pass.bpf.o" sec xdp 2>/dev/null ||
-	in_srv ethtool -K s1 gro on >/dev/null
+if [ "$PEER_NAPI" = xdp ]; then
+	in_cli ip link set dev c1 xdp obj "$BUILD/xdp_pass.bpf.o" sec xdp || die "XDP_PASS on c1"
+	in_srv ip link set dev s1 xdp obj "$BUILD/xdp_pass.bpf.o" sec xdp || die "XDP_PASS on s1"
+else
+	in_cli ethtool -K c1 gro on >/dev/null || die "gro on c1"
+	in_srv ethtool -K s1 gro on >/dev/null || die "gro on s1"
+fi
 # Many short connections: let the servers and haproxy reuse TIME_WAIT tuples.
 for ns in "" "$CLI" "$SRV"; do
 	if [ -n "$ns" ]; then
@@ -224,6 +234,15 @@ done
 # Neighbours both ways (bpf_fib_lookup forwards only to resolved next hops).
 for a in "${SRV_ADDRS[@]}"; do ping -c1 -W1 $a >/dev/null; done
 ping -c1 -W1 198.51.100.2 >/dev/null
+
+# Every target starts with no TIME_WAIT socket anywhere: the servers' TIME_WAIT
+# left by the previous target (same server tuples, other TCP timestamp offsets)
+# would refuse its SYNs (PAWS) and charge it for its predecessor.
+fresh_tcp_state() {
+	ss -K -tn state time-wait >/dev/null 2>&1
+	in_cli ss -K -tn state time-wait >/dev/null 2>&1
+	in_srv ss -K -tn state time-wait >/dev/null 2>&1
+}
 
 # ---- targets: start, check, stop ----
 SERVER_LIST=""
@@ -468,8 +487,21 @@ profile_xdp() {
 		[ "$m" = close ] && hdr=(-H 'Connection: close')
 		s0=$(bpftool prog show id "$id" | grep -o 'run_time_ns [0-9]* run_cnt [0-9]*')
 		s0=${s0:-run_time_ns 0 run_cnt 0}
+		if [ "${PERF:-0}" = 1 ] && command -v perf >/dev/null; then
+			timeout -k 5 20 perf record -q -a -g -o "$TMP/perf.$m.data" -- sleep 2 \
+				>/dev/null 2>&1 &
+			PERF_PID=$!
+		fi
 		in_cli timeout -k 5 20 wrk -t"$THREADS" -c"$CONNS" -d3s "${hdr[@]}" \
 			"http://$TARGET_ADDR/" >"$TMP/wrk.profile.$m.txt" 2>&1
+		if [ -n "${PERF_PID:-}" ]; then
+			wait "$PERF_PID"
+			PERF_PID=
+			perf report -q -i "$TMP/perf.$m.data" --no-children --sort sym 2>/dev/null |
+				grep -v '^$' | head -40 >"$TMP/perf.$m.txt"
+			log "perf, XDP $m run, top symbols (whole machine; $TMP/perf.$m.txt):"
+			grep '%' "$TMP/perf.$m.txt" | head -25 | sed 's/^/#   /' >&2
+		fi
 		s1=$(bpftool prog show id "$id" | grep -o 'run_time_ns [0-9]* run_cnt [0-9]*')
 		s1=${s1:-run_time_ns 0 run_cnt 0}
 		LIVE[$m]=$(echo "$s0 $s1" | awk '{n = $8 - $4; if (n > 0) printf "%.1f %d", ($6 - $2) / n, n}')
@@ -489,6 +521,7 @@ for ((ROUND = 1; ROUND <= REPEAT; ROUND++)); do
 			log "unknown target '$t'"
 			continue
 		fi
+		fresh_tcp_state
 		if ! start_$t; then
 			log "$t: could not start"
 			stop_$t 2>/dev/null
@@ -558,7 +591,7 @@ echo "## L4 results ($(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r), $(npr
 echo
 echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency, the same for every target; servers: $SERVER x" \
 	"${#SRV_ADDRS[@]}; lbd/haproxy nbthread $NBTHREAD; rounds: $REPEAT (medians);" \
-	"PIN_CPUS=$PIN_CPUS${DIAG_SRV_NO_TW:+; DIAG_SRV_NO_TW=$DIAG_SRV_NO_TW}"
+	"PEER_NAPI=$PEER_NAPI; PIN_CPUS=$PIN_CPUS${DIAG_SRV_NO_TW:+; DIAG_SRV_NO_TW=$DIAG_SRV_NO_TW}"
 if [ "$min_idle" -lt 85 ]; then
 	echo
 	echo "**Warning: the machine was only $min_idle% idle before some run (other work on the same" \

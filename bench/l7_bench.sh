@@ -11,7 +11,8 @@
 #
 #   bench/l7_bench.sh [-d SECONDS] [-c CONNECTIONS] [-t THREADS] [-p "lbd haproxy nginx"]
 # Speed is measured here, never asserted: the exit status only says whether
-# every run completed.
+# every run completed. KEEP_LOGS=1 keeps the configs and logs in
+# /tmp/l7bench-logs.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -38,6 +39,7 @@ for bin in wrk ip "$LBD" "$DEMO"; do
 	fi
 done
 [ "$(id -u)" = 0 ] || { echo "needs root (network namespaces)" >&2; exit 1; }
+ulimit -n 65536 2>/dev/null || ulimit -n 32768 2>/dev/null
 
 TAG=xlbb$$
 NS_C=$TAG-cli
@@ -47,6 +49,7 @@ TMP=$(mktemp -d /tmp/xlb-bench.XXXXXX)
 PIDS=()
 
 cleanup() {
+	[ -n "${KEEP_LOGS:-}" ] && rm -rf /tmp/l7bench-logs && cp -r "$TMP" /tmp/l7bench-logs
 	local p
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	sleep 0.2
@@ -111,7 +114,7 @@ write_hap_cfg() {
 	cat >"$TMP/hap.cfg" <<CFG
 global
     nbthread $THREADS
-    maxconn 20000
+    maxconn 8000
 defaults
     mode http
     timeout connect 2s
@@ -137,7 +140,7 @@ write_nginx_cfg() {
 worker_processes $THREADS;
 pid $TMP/nginx.pid;
 error_log $TMP/nginx.err warn;
-events { worker_connections 20000; }
+events { worker_connections 8000; }
 http {
     access_log off;
     upstream web { server 10.77.2.2:8001; server 10.77.2.2:8002; server 10.77.2.2:8003; keepalive 64; }
@@ -155,7 +158,7 @@ CFG
 start_proxy() {
 	case $1 in
 	lbd) ip netns exec "$NS_B" "$LBD" -q -f "$TMP/hap.cfg" >"$TMP/lbd.log" 2>&1 & ;;
-	haproxy) ip netns exec "$NS_B" haproxy -q -f "$TMP/hap.cfg" >"$TMP/haproxy.log" 2>&1 & ;;
+	haproxy) ip netns exec "$NS_B" haproxy -f "$TMP/hap.cfg" >"$TMP/haproxy.log" 2>&1 & ;;
 	nginx) ip netns exec "$NS_B" nginx -c "$TMP/nginx.conf" -g "daemon off;" >"$TMP/nginx.log" 2>&1 & ;;
 	esac
 	PROXY_PID=$!

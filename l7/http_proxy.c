@@ -1056,7 +1056,7 @@ static void conn_failed(struct hconn *h, int err)
 	}
 	t->sv = SV_NONE;
 	if (!s) {
-		txn_error(h, 503, 's', 'C');
+		txn_error(h, 503, 'S', 'C');
 		return;
 	}
 	__atomic_add_fetch(&s->conn_errors, 1, __ATOMIC_RELAXED);
@@ -1075,7 +1075,8 @@ static void conn_failed(struct hconn *h, int err)
 		txn_connect(h);
 		return;
 	}
-	txn_error(h, 503, 's', 'C');
+	/* termination state: sC for a connect timeout, SC for a refusal */
+	txn_error(h, 503, err == ETIMEDOUT ? 's' : 'S', 'C');
 }
 
 /* Pick a server if needed, then take an idle connection to it or open one. */
@@ -1111,7 +1112,7 @@ static void txn_connect(struct hconn *h)
 				return;
 			}
 			__atomic_add_fetch(&h->fe->no_srv, 1, __ATOMIC_RELAXED);
-			txn_error(h, 503, 's', 'C');
+			txn_error(h, 503, 'S', 'C');
 			return;
 		}
 	}
@@ -1988,9 +1989,6 @@ static void hc_free(struct hconn *h)
 	free(h->sin.data);
 	free(h->sout.data);
 	free(h->req_hdrs);
-	free(h->rsp_hdrs);
-	free(h->reqv_hdrs);
-	free(h->rspv_hdrs);
 	w->nconns--;
 	__atomic_sub_fetch(&l7_clients, 1, __ATOMIC_RELAXED);
 	if (&worker_conn_closed)
@@ -2418,12 +2416,13 @@ void http_conn_accept(struct worker *w, struct listener *l, int cfd, struct sock
 	if (buf_alloc(&h->cin, bufsize + L7_CIN_EXTRA) < 0 || buf_alloc(&h->sin, bufsize) < 0 ||
 	    buf_alloc(&h->cout, 4096) < 0 || buf_alloc(&h->sout, 4096) < 0)
 		goto fail_free;
-	h->req_hdrs = calloc(maxhdr, sizeof(struct h1_hdr));
-	h->rsp_hdrs = calloc(maxhdr, sizeof(struct h1_hdr));
-	h->reqv_hdrs = calloc(maxhdr + L7_HDR_EXTRA, sizeof(struct h1_hdr));
-	h->rspv_hdrs = calloc(maxhdr + L7_HDR_EXTRA, sizeof(struct h1_hdr));
-	if (!h->req_hdrs || !h->rsp_hdrs || !h->reqv_hdrs || !h->rspv_hdrs)
+	/* one block for the four header arrays (written before they are read) */
+	h->req_hdrs = malloc((4 * (size_t)maxhdr + 2 * L7_HDR_EXTRA) * sizeof(struct h1_hdr));
+	if (!h->req_hdrs)
 		goto fail_free;
+	h->rsp_hdrs = h->req_hdrs + maxhdr;
+	h->reqv_hdrs = h->rsp_hdrs + maxhdr;
+	h->rspv_hdrs = h->reqv_hdrs + maxhdr + L7_HDR_EXTRA;
 	if (l->bind && l->bind->ssl) {
 		void *ctx = bind_tls_ctx(fe, l->bind);
 
@@ -2458,9 +2457,6 @@ fail_free:
 	free(h->sin.data);
 	free(h->sout.data);
 	free(h->req_hdrs);
-	free(h->rsp_hdrs);
-	free(h->reqv_hdrs);
-	free(h->rspv_hdrs);
 fail:
 	free(h);
 	close(cfd);

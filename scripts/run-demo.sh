@@ -24,11 +24,12 @@ trap 'stop; exit 0' INT TERM
 cat <<MSG
 
   xlb demo: lbd on examples/quickstart.cfg, frontend http://127.0.0.1:8080/
-  demo servers s1 s2 s3 on 127.0.0.1:9001-9003 (s3 has weight 2)
+  demo servers s1 s2 s3 on 127.0.0.1:9001-9003
 
-  try:   curl http://127.0.0.1:8080/            (answers s1, s2, s3, s3, ...)
+  try:   curl http://127.0.0.1:8080/            (backend web: s2, s1, s2, ... s2 has weight 2)
+         curl http://127.0.0.1:8080/api/x       (backend api: s3)
          build/lbctl -s /tmp/xlb-demo.sock servers
-         build/lbctl -s /tmp/xlb-demo.sock drain demo_servers/s3
+         build/lbctl -s /tmp/xlb-demo.sock drain web/s2
          build/lbctl -s /tmp/xlb-demo.sock stats
   stop:  Ctrl-C
 

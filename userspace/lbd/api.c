@@ -74,6 +74,7 @@ struct api_sess {
 	char *origin;
 	bool interactive;
 	bool closing;	/* close once the output is written */
+	bool discard;	/* refused input: read and drop it until the client closes */
 	int after_flush; /* signal to raise once the answer is out (shutdown) */
 	uint32_t timeout_ms;
 	ev_io io;
@@ -951,13 +952,14 @@ static void servers_state_rows(struct api_out *o, struct proxy *be)
 			chk |= 0x04;
 		if (hi.running)
 			chk |= 0x01;
-		if (s->admin == SRV_ADMIN_MAINT)
+		if (hi.configured && s->admin == SRV_ADMIN_MAINT)
 			chk |= 0x08;
-		api_printf(o, "%u %s %u %s %s %d %d %d %d %llu %d %d %d %d 0 0 0 - %d - %d %d %s - 0\n",
+		/* As HAProxy, `port` sets the agent's port too (the last field). */
+		api_printf(o, "%u %s %u %s %s %d %d %d %d %llu %d %d %d %d 0 0 0 - %d - %d %d %s - %d\n",
 			   be->uuid, be->name, s->puid, s->name, ip, op, adm, s->weight, s->iweight,
 			   (unsigned long long)since_s(s->last_change), (int)hi.status,
 			   (int)hi.result, hi.configured ? hi.health : hi.rise, chk, port,
-			   s->ssl ? 1 : 0, s->check.port, cip);
+			   s->ssl ? 1 : 0, s->check.port, cip, s->check.port);
 	}
 	pthread_mutex_unlock(&be->lock);
 }
@@ -1973,6 +1975,16 @@ static void sess_flush(struct api_sess *s)
 		return sess_close(s);
 	}
 	s->out.len = s->outoff = 0;
+	if (s->closing && s->discard) {
+		/*
+		 * The client may still be sending what we refused: closing now
+		 * would reset the connection before it reads the answer. Say we
+		 * are done and drop its input until it closes (or times out).
+		 */
+		shutdown(s->fd, SHUT_WR);
+		s->closing = false;
+		return sess_update(s);
+	}
 	if (s->closing)
 		return sess_close(s);
 	sess_update(s);
@@ -2059,12 +2071,23 @@ static void sess_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 	if (revents & EV_WRITE)
 		return sess_flush(s);
+	if (s->discard) {
+		char sink[4096];
+		ssize_t n = recv(s->fd, sink, sizeof(sink), 0);
+
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return sess_close(s);
+		return;
+	}
 	for (;;) {
 		ssize_t n;
 
 		if (s->inlen >= API_MAX_LINE) {
 			api_puts(&s->out, "Command line too long.\n\n");
 			s->closing = true;
+			s->discard = true;
+			s->inlen = 0;
+			sess_arm_timer(s);
 			return sess_flush(s);
 		}
 		n = recv(s->fd, s->in + s->inlen, API_MAX_LINE - s->inlen, 0);

@@ -521,6 +521,7 @@ struct etcd_src {
 	bool watching; /* the current watch was created */
 	unsigned fails; /* consecutive failed attempts */
 	uint64_t events; /* events received, for `show discovery` */
+	uint64_t auths; /* tokens obtained, for `show discovery` */
 	ev_timer retry;
 	bool stopping;
 };
@@ -923,6 +924,7 @@ static int auth_apply(struct etcd_src *es)
 	if (!es->token)
 		return -1;
 	es->token_fresh = true;
+	es->auths++;
 	return 0;
 }
 
@@ -1103,6 +1105,11 @@ static void etcd_describe(struct disc_source *src, char *buf, size_t len)
 	snprintf(buf, len, "%s %s revision %lld events %llu failures %u", what,
 		 es->cfg->eps[es->ep], (long long)es->rev, (unsigned long long)es->events,
 		 es->fails);
+	if (es->cfg->user) {
+		size_t l = strlen(buf);
+
+		snprintf(buf + l, len - l, " auths %llu", (unsigned long long)es->auths);
+	}
 }
 
 static const struct discovery_ops etcd_ops = {

@@ -304,8 +304,8 @@ int main(int argc, char **argv)
 	listeners_close_all(&lbd);
 	control_exit(&lbd);
 	xdp_ctl_exit(&lbd);
-	if (pidfile || m->global.pidfile)
-		unlink(pidfile ? pidfile : m->global.pidfile);
+	if (pidfile || lbd.m->global.pidfile)
+		unlink(pidfile ? pidfile : lbd.m->global.pidfile);
 	lb_notice("lbd stopped");
 	return 0;
 }

@@ -16,6 +16,7 @@
 
 #include "algo.h"
 #include "lbd.h"
+#include "http_proxy.h"
 #include "log.h"
 
 pthread_mutex_t lbd_listeners_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -96,6 +97,7 @@ static void wake_cb(struct ev_loop *loop, ev_async *a, int revents)
 
 	if (w->hard_stop) {
 		tcp_conn_close_all(w);
+		http_conn_close_all(w);
 		ev_break(loop, EVBREAK_ALL);
 		return;
 	}

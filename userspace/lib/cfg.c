@@ -20,6 +20,7 @@
 
 #include "algo.h"
 #include "cfg.h"
+#include "http_proxy.h"
 #include "cfg_lex.h"
 #include "log.h"
 
@@ -154,6 +155,22 @@ static void report_at(struct cfg_parser *p, const char *file, int line, const ch
 		p->errs_len += len;
 	}
 	free(full);
+}
+
+/* An error whose text already starts with "file:line: ". */
+static void append_raw_err(struct cfg_parser *p, const char *msg)
+{
+	size_t len = strlen(msg);
+	char *n = realloc(p->errs, p->errs_len + len + 2);
+
+	p->nerr++;
+	if (!n)
+		return;
+	memcpy(n + p->errs_len, msg, len);
+	n[p->errs_len + len] = '\n';
+	n[p->errs_len + len + 1] = '\0';
+	p->errs = n;
+	p->errs_len += len + 1;
 }
 
 static bool parser_stopped(const struct cfg_parser *p)
@@ -788,6 +805,14 @@ static struct model *load(const char *const *files, int nfiles, const char *name
 		parse_file(&p, files[i]);
 	if (!p.nerr)
 		finalize(&p);
+	if (!p.nerr) {
+		/* The L7 tier compiles ACLs, rules and certificates: errors belong to -c too. */
+		char *l7err = NULL;
+
+		if (l7_compile_model(m, &l7err) < 0)
+			append_raw_err(&p, l7err ? l7err : "L7: cannot compile the configuration");
+		free(l7err);
+	}
 	for (i = 0; i < p.ndefs; i++)
 		proxy_free(p.defs[i]);
 	free(p.defs);

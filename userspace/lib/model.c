@@ -10,6 +10,7 @@
 
 #include "algo.h"
 #include "model.h"
+#include "http_proxy.h"
 
 /* Default settings of a server without `default-server`, as HAProxy. */
 #define SRV_DEF_WEIGHT 1
@@ -549,6 +550,7 @@ void proxy_free(struct proxy *px)
 
 	if (!px)
 		return;
+	l7_free_proxy(px); /* compiled ACLs, rules, TLS contexts */
 	list_del(&px->list);
 	if (px->algo && px->algo->destroy && px->algo_state)
 		px->algo->destroy(px);
