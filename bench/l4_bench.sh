@@ -20,8 +20,9 @@
 #   WRK_THREADS=2 WRK_CONNS=64 WRK_DURATION=10s   the same for every target
 #   REPEAT=1              rounds; each round runs every target, medians are reported
 #   TARGETS="xdp nft haproxy direct"
-#   SERVER=demo           demo: 3 x build/demo-server; nginx: one nginx-light,
-#                         2 workers, 3 server blocks (same 3 addresses)
+#   SERVER=nginx          nginx: one nginx-light, 2 workers, one server block per
+#                         address; demo: 3 x build/demo-server (single-threaded: one
+#                         of them caps the direct target at one core, see README)
 #   NBTHREAD=2            lbd and haproxy threads
 #   BPF_BENCH_N=200000    runs per case for bpf_test_lb --bench (0: skip)
 #   PEER_NAPI=gro         how the client's and servers' veth ends get NAPI (needed to
@@ -46,7 +47,7 @@ CONNS=${WRK_CONNS:-64}
 DURATION=${WRK_DURATION:-10s}
 REPEAT=${REPEAT:-1}
 TARGETS=${TARGETS:-xdp nft haproxy direct}
-SERVER=${SERVER:-demo}
+SERVER=${SERVER:-nginx}
 NBTHREAD=${NBTHREAD:-2}
 BPF_BENCH_N=${BPF_BENCH_N:-200000}
 PIN_CPUS=${PIN_CPUS:-0}
@@ -103,19 +104,35 @@ VIP_HAP=198.51.100.103
 SOCK=$TMP/lbd.sock
 
 in_cli() { ip netns exec "$CLI" "$@"; }
+# Run a bounded command in the background and wait for it, so that a signal
+# (timeout, Ctrl-C) reaches the traps at once instead of after the command.
+bounded() {
+	"$@" &
+	BG_PID=$!
+	wait $BG_PID
+	local rc=$?
+	BG_PID=
+	return $rc
+}
 in_srv() { ip netns exec "$SRV" "$@"; }
 log() { echo "# $*" >&2; }
 
 cleanup() {
-	local p
+	local p ns
 	trap - EXIT INT TERM
 	[ -n "${STATS_OLD:-}" ] && sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD"
 	if [ -n "$LBD_PID" ] && kill -0 "$LBD_PID" 2>/dev/null; then
 		echo "xdp down" | socat -t 3 - "UNIX-CONNECT:$SOCK" >/dev/null 2>&1
 	fi
+	[ -n "${BG_PID:-}" ] && kill -- "$BG_PID" 2>/dev/null
+	[ -n "${PERF_PID:-}" ] && kill -- "$PERF_PID" 2>/dev/null
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	sleep 0.2
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	# Whatever still runs in this run's own namespaces (nginx workers, ...).
+	for ns in "$CLI" "$SRV"; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	done
 	nft delete table ip xlbl4b 2>/dev/null
 	ip link set dev c0 xdp off 2>/dev/null
 	ip link set dev s0 xdp off 2>/dev/null
@@ -142,6 +159,15 @@ if [ "$PIN_CPUS" = 1 ] && [ "$(nproc)" -ge 2 ]; then
 fi
 
 # ---- topology (tests/e2e/xdp_l4.sh's) ----
+# Namespaces a killed earlier run left behind (its process is gone).
+for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^xlbl4b-[0-9]+-(cli|srv)$/ {print $1}'); do
+	p=${ns#xlbl4b-}
+	p=${p%-*}
+	kill -0 "$p" 2>/dev/null || ip netns del "$ns" 2>/dev/null
+done
+for d in /sys/fs/bpf/xlb-l4bench-*; do
+	[ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null && rm -rf "$d"
+done
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 ip link set lo up
 ip netns add "$CLI" || die "cannot create netns $CLI"
@@ -212,18 +238,18 @@ if [ "$SERVER" = nginx ]; then
 		echo "  fastcgi_temp_path $TMP/nginx; uwsgi_temp_path $TMP/nginx; scgi_temp_path $TMP/nginx;"
 		n=1
 		for a in "${SRV_ADDRS[@]}"; do
-			echo "  server { listen $a:8080 backlog=4096; location / { return 200 \"s$n\\n\"; } }"
+			echo "  server { listen $a:8080 reuseport backlog=4096; location / { return 200 \"s$n\\n\"; } }"
 			n=$((n + 1))
 		done
 		echo "}"
 	} >"$TMP/nginx/nginx.conf"
-	in_srv "${OTHER_CPU[@]}" nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" \
+	ip netns exec "$SRV" "${OTHER_CPU[@]}" nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" \
 		>"$TMP/nginx.log" 2>&1 &
 	PIDS+=($!)
 else
 	n=1
 	for a in "${SRV_ADDRS[@]}"; do
-		in_srv "${OTHER_CPU[@]}" "$BUILD/demo-server" -n s$n -l $a:8080 >"$TMP/s$n.log" 2>&1 &
+		ip netns exec "$SRV" "${OTHER_CPU[@]}" "$BUILD/demo-server" -n s$n -l $a:8080 >"$TMP/s$n.log" 2>&1 &
 		PIDS+=($!)
 		n=$((n + 1))
 	done
@@ -428,7 +454,7 @@ run_wrk() {
 	nstat_dump "$t.$mode.$ROUND.before"
 	n0=$(net_snap)
 	c0=$(cpu_sample)
-	in_cli timeout -k 5 $((DUR_S + 15)) "${CLI_CPU[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" \
+	bounded ip netns exec "$CLI" timeout -k 5 $((DUR_S + 15)) "${CLI_CPU[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" \
 		--latency "${hdr[@]}" "http://$TARGET_ADDR/" >"$out" 2>&1
 	c1=$(cpu_sample)
 	n1=$(net_snap)
@@ -492,7 +518,7 @@ profile_xdp() {
 				>/dev/null 2>&1 &
 			PERF_PID=$!
 		fi
-		in_cli timeout -k 5 20 wrk -t"$THREADS" -c"$CONNS" -d3s "${hdr[@]}" \
+		bounded ip netns exec "$CLI" timeout -k 5 20 wrk -t"$THREADS" -c"$CONNS" -d3s "${hdr[@]}" \
 			"http://$TARGET_ADDR/" >"$TMP/wrk.profile.$m.txt" 2>&1
 		if [ -n "${PERF_PID:-}" ]; then
 			wait "$PERF_PID"
@@ -542,7 +568,7 @@ BPF_OUT=$TMP/bpf_bench.txt
 : >"$BPF_OUT"
 if [ "$BPF_BENCH_N" -gt 0 ]; then
 	log "bpf_test_lb --bench $BPF_BENCH_N"
-	timeout -k 5 300 "$BUILD/tests/bpf_test_lb" --bench "$BPF_BENCH_N" >"$BPF_OUT" 2>&1 ||
+	bounded timeout -k 5 300 "$BUILD/tests/bpf_test_lb" --bench "$BPF_BENCH_N" >"$BPF_OUT" 2>&1 ||
 		log "bpf_test_lb --bench failed"
 fi
 # bpf_case TITLE_PREFIX -> "raw over counters" (counters: the line after the case)
@@ -653,9 +679,11 @@ if [ -n "$empty" ]; then
 	row "IPv4 TCP SYN, new fullnat flow" "$syn" new_flow redirect
 	row "IPv4 TCP ACK, established flow" "$est" fwd redirect
 	row "IPv6 TCP ACK, established flow" "$est6" fwd redirect
-	bpf_valid "$est" fwd redirect && est_ns=$(echo "$est" | awk '{print $1}')
-	[ -z "$est_ns" ] && bpf_valid "$est6" fwd redirect && est_ns=$(echo "$est6" | awk '{print $1}') &&
-		EST_NOTE=" (IPv6: the IPv4 case did not take the XDP path)"
+	# The program's own cost: the time over the empty program (the harness floor).
+	bpf_valid "$est" fwd redirect && est_ns=$(echo "$est" | awk '{print $2}') &&
+		EST_NOTE=" over the empty program (${est%% *} ns raw)"
+	[ -z "$est_ns" ] && bpf_valid "$est6" fwd redirect && est_ns=$(echo "$est6" | awk '{print $2}') &&
+		EST_NOTE=" over the empty program, IPv6 (the IPv4 case did not take the XDP path)"
 fi
 for m in close ka; do
 	[ -n "${LIVE[$m]:-}" ] || continue
@@ -684,7 +712,8 @@ if [ -n "${OK[xdp]:-}" ]; then
 	echo "- XDP conn/s ≥ 1.3× haproxy: ${r_h:-–}× — $(met "$r_h" ">=" 1.3)"
 	echo "- XDP keep-alive req/s ≥ 0.9× direct: ${r_d:-–}× — $(met "$r_d" ">=" 0.9)"
 	echo "- ≤ 100 ns per established-flow packet: bpf_prog_test_run ${est_ns:-–} ns${EST_NOTE:-}" \
-		"— $(met "$est_ns" "<=" 100); live keep-alive ${live% *} ns — $(met "${live% *}" "<=" 100)"
+		"— $(met "$est_ns" "<=" 100); live keep-alive run ${live% *} ns (all packets, both" \
+		"directions, clock reads included) — $(met "${live% *}" "<=" 100)"
 	if [ -s "$TMP/xdp-stats.$REPEAT.txt" ]; then
 		echo
 		echo "XDP counters after the last round (non-zero):" \

@@ -103,8 +103,9 @@ static int connect_socket(const char *spec, char *errbuf, size_t errlen)
 		snprintf(un.sun_path, sizeof(un.sun_path), "%s", p);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd >= 0 && connect(fd, (struct sockaddr *)&un, sizeof(un)) < 0) {
-			snprintf(errbuf, errlen, "cannot connect to %s: %s (is lbd running? use -s "
-						 "SOCKET or XLB_SOCKET)",
+			snprintf(errbuf, errlen,
+				 "cannot connect to %s: %s (is lbd running? use -s "
+				 "SOCKET or XLB_SOCKET)",
 				 p, strerror(errno));
 			close(fd);
 			fd = -1;
@@ -335,12 +336,14 @@ static int cmd_status(int argc, char **argv)
 	       jint(j, "pid"), jint(j, "uptime_sec"), jint(j, "workers"),
 	       json_is_true(json_object_get(j, "xdp")) ? "on" : "off");
 	table_add(&t, "FRONTEND", "MODE", "BINDS", "TIER", "WHY");
-	json_array_foreach(json_object_get(j, "frontends"), i, v) {
+	json_array_foreach(json_object_get(j, "frontends"), i, v)
+	{
 		char binds[512] = "";
 		json_t *b;
 		size_t k;
 
-		json_array_foreach(json_object_get(v, "binds"), k, b) {
+		json_array_foreach(json_object_get(v, "binds"), k, b)
+		{
 			size_t l = strlen(binds);
 
 			snprintf(binds + l, sizeof(binds) - l, "%s%s%s", l ? "," : "",
@@ -353,7 +356,8 @@ static int cmd_status(int argc, char **argv)
 	printf("\n");
 	t.ncols = 6;
 	table_add(&t, "BACKEND", "MODE", "ALGO", "STATUS", "SERVERS", "USABLE");
-	json_array_foreach(json_object_get(j, "backends"), i, v) {
+	json_array_foreach(json_object_get(j, "backends"), i, v)
+	{
 		table_add(&t, jstr(v, "name"), jstr(v, "mode"), jstr(v, "algo"),
 			  fmt("%s%s", jstr(v, "status"),
 			      json_is_true(json_object_get(v, "on_backup")) ? " (backup)" : ""),
@@ -424,7 +428,8 @@ static int cmd_servers(int argc, char **argv)
 	}
 	table_add(&t, "BACKEND", "SERVER", "ADDRESS", "WEIGHT", "STATE", "CHECK", "CONNS", "TOTAL",
 		  "ORIGIN");
-	json_array_foreach(json_object_get(j, "servers"), i, v) {
+	json_array_foreach(json_object_get(j, "servers"), i, v)
+	{
 		json_t *chk = json_object_get(v, "check");
 		const char *addr = jstr(v, "addr");
 		char check[128] = "-";
@@ -437,8 +442,8 @@ static int cmd_servers(int argc, char **argv)
 			else if (!st[0] || !strcmp(st, "INI"))
 				snprintf(check, sizeof(check), "pending");
 			else if (jint(chk, "code"))
-				snprintf(check, sizeof(check), "%s %lld (%lldms)", st, jint(chk, "code"),
-					 jint(chk, "duration_ms"));
+				snprintf(check, sizeof(check), "%s %lld (%lldms)", st,
+					 jint(chk, "code"), jint(chk, "duration_ms"));
 			else if (jstr(chk, "info")[0])
 				snprintf(check, sizeof(check), "%s %s", st, jstr(chk, "info"));
 			else
@@ -476,7 +481,8 @@ static void need_server(const char *bs)
 	j = servers_of(be);
 	if (!j)
 		die_no_backend(be);
-	json_array_foreach(json_object_get(j, "servers"), i, v) {
+	json_array_foreach(json_object_get(j, "servers"), i, v)
+	{
 		if (!strcmp(jstr(v, "name"), slash + 1))
 			found = true;
 		l += snprintf(names + l, sizeof(names) > l ? sizeof(names) - l : 0, "%s%s",
@@ -519,8 +525,9 @@ static int cmd_weight(int argc, char **argv)
 
 static int cmd_state(int argc, char **argv)
 {
-	const char *state = !strcmp(argv[0], "enable") ? "ready" :
-			    !strcmp(argv[0], "disable") ? "maint" : "drain";
+	const char *state = !strcmp(argv[0], "enable")	? "ready" :
+			    !strcmp(argv[0], "disable") ? "maint" :
+							  "drain";
 	char cmd[600];
 
 	if (argc < 2)
@@ -599,9 +606,9 @@ static int cmd_stats(int argc, char **argv)
 	int nh, i;
 	json_t *arr = opt_json ? json_array() : NULL;
 	struct table t = { .ncols = 12 };
-	static const char *const cols[] = { "status", "weight", "scur",	 "smax",  "stot",
-					    "bin",    "bout",   "econ",	 "wretr", "check_status",
-					    "lastchg" };
+	static const char *const cols[] = { "status", "weight",	      "scur",	"smax",
+					    "stot",   "bin",	      "bout",	"econ",
+					    "wretr",  "check_status", "lastchg" };
 
 	line = strtok_r(ans, "\n", &save);
 	if (!line || strncmp(line, "# ", 2))
@@ -659,8 +666,8 @@ static int cmd_raw(int argc, char **argv)
 	if (argc < 2)
 		die("usage: lbctl raw COMMAND...");
 	for (int i = 1; i < argc; i++)
-		l += snprintf(cmd + l, sizeof(cmd) > l ? sizeof(cmd) - l : 0, "%s%s", i > 1 ? " " : "",
-			      argv[i]);
+		l += snprintf(cmd + l, sizeof(cmd) > l ? sizeof(cmd) - l : 0, "%s%s",
+			      i > 1 ? " " : "", argv[i]);
 	{
 		char err[512];
 
@@ -906,7 +913,8 @@ static const struct command commands[] = {
 	{ "down", cmd_down, "down",
 	  "detach the XDP programs, remove their pins and stop lbd (soft stop, then\n"
 	  "hard after 10s)" },
-	{ "raw", cmd_raw, "raw COMMAND...", "send a runtime API command as is and print the answer" },
+	{ "raw", cmd_raw, "raw COMMAND...",
+	  "send a runtime API command as is and print the answer" },
 	{ "help", cmd_help, "help [COMMAND]", "this help, or a command's" },
 	{ NULL },
 };
@@ -917,11 +925,12 @@ static void usage(FILE *f)
 		   "Commands:\n");
 	for (const struct command *c = commands; c->name; c++)
 		fprintf(f, "  %s\n", c->usage);
-	fprintf(f, "\nOptions:\n"
-		   "  -s SOCKET  lbd's runtime API socket: a unix path, or ipv4@ADDR:PORT\n"
-		   "             (default $XLB_SOCKET, else %s)\n"
-		   "  --json     JSON output for status, servers and stats\n"
-		   "  -h, --help this help; 'lbctl COMMAND --help' for a command's\n",
+	fprintf(f,
+		"\nOptions:\n"
+		"  -s SOCKET  lbd's runtime API socket: a unix path, or ipv4@ADDR:PORT\n"
+		"             (default $XLB_SOCKET, else %s)\n"
+		"  --json     JSON output for status, servers and stats\n"
+		"  -h, --help this help; 'lbctl COMMAND --help' for a command's\n",
 		DEFAULT_SOCKET);
 }
 

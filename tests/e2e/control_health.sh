@@ -82,6 +82,7 @@ backend web
     server bk 127.0.0.1:$PB backup
 backend st500
     option httpchk GET /status/500
+    option log-health-checks
     http-check expect status 200
     server a 127.0.0.1:$P1 check inter 200 fall 2
 backend stneg
@@ -142,6 +143,10 @@ wait_status st500/a DOWN 3000 >/dev/null
 expect_eq "expect status 200, server answers 500: DOWN" "$(srv_status st500/a)" "DOWN"
 check "logged with HAProxy's wording (Layer7 wrong status, code 500)" \
 	wait_log 'Server st500/a is DOWN, reason: Layer7 wrong status, code: 500, info: "Internal Server Error", check duration: '
+check "option log-health-checks: each failed check is logged with the counter" \
+	wait_log 'Health check for server st500/a failed, reason: Layer7 wrong status, code: 500, info: "Internal Server Error", check duration: '
+check "  ... 1/2 UP, then 0/2 DOWN" grep -q 'status: 1/2 UP.$' "$T_TMP/lbd.log"
+check "  ... then 0/2 DOWN" grep -q 'st500/a failed.*status: 0/2 DOWN.$' "$T_TMP/lbd.log"
 check "the last server of a backend going down is an alert" \
 	wait_log "backend 'st500' has no server available!"
 expect_eq "expect ! status 500, server answers 500: DOWN" "$(wait_status stneg/a DOWN 3000 >/dev/null; srv_status stneg/a)" "DOWN"
@@ -196,8 +201,10 @@ after=$(awk -v t=$t_down '$1 > t' "$LOOPLOG")
 n_after=$(echo "$after" | grep -c .)
 bad_after=$(echo "$after" | grep -vc -e ' s2$' -e ' s3$')
 ok_if "requests after the DOWN mark: $n_after, all served by s2/s3" '[ "$n_after" -gt 5 ] && [ "$bad_after" = 0 ]'
+# Before the mark, retries and redispatch cover refused connects; only a
+# request in flight on s1 when it was killed may be lost.
 errs=$(grep -c ' ERR$' "$LOOPLOG")
-expect_eq "no request failed while the server died (retries and redispatch)" "$errs" 0
+ok_if "at most the request in flight at the kill failed ($errs)" '[ "$errs" -le 1 ]'
 
 # Back: UP after rise (2) successful checks.
 demo s1 127.0.0.1:$P1
@@ -235,10 +242,11 @@ expect_eq "an active back up: the backups stop taking traffic" "$seen" "s3 "
 # ---- enable/disable health ----
 api "disable health web/s3" >/dev/null
 expect_eq "disable health: show servers state check state has no ENABLED bit" \
-	"$(api "show servers state web" | awk '$4=="s3" {print $14}')" "2"
+	"$(($(api "show servers state web" | awk '$4=="s3" {print $14}') & ~1))" "2"
 api "enable health web/s3" >/dev/null
+# (bit 0x1, a check in progress, may be set too: mask it)
 expect_eq "enable health: check state CONFIGURED|ENABLED (6)" \
-	"$(api "show servers state web" | awk '$4=="s3" {print $14}')" "6"
+	"$(($(api "show servers state web" | awk '$4=="s3" {print $14}') & ~1))" "6"
 expect_eq "enable health on a server without check is refused" \
 	"$(api "enable health tcpchk/nochk")" "Health check was not configured on this server, cannot enable."
 expect_eq "enable health on unknown names" \

@@ -155,6 +155,8 @@ ec put /services/api/a1 "127.0.0.1:$P5" >/dev/null
 check "a dead first endpoint: the next one is used" \
 	wait_for 5 sh -c "echo 'show servers state api' | socat -t 5 - UNIX-CONNECT:$SOCK | grep -q ' a1 '"
 expect_eq "and its server serves" "$(get http://127.0.0.1:$FE2/)" "s5"
+expect_eq "one dead endpoint out of two is not logged as an outage" \
+	"$(grep -c "'api': etcd unreachable" "$T_TMP/lbd.log")" 0
 
 # An unparsable value is skipped with one log line naming the key.
 ec put ${PFX}broken "not-an-address" >/dev/null
@@ -168,15 +170,26 @@ expect_eq "one log line names the skipped key" \
 ec put ${PFX}s3 "{\"addr\":\"127.0.0.1\",\"port\":$P3,\"weight\":5}" >/dev/null
 check "a weight change is applied" wait_for 3 sh -c "echo 'show servers state web' |
 	socat -t 5 - UNIX-CONNECT:$SOCK | awk '\$4 == \"s3\" {print \$8}' | grep -qx 5"
+# An address change is applied in place: server s3 now connects to s4's port.
+ec put ${PFX}s3 "{\"addr\":\"127.0.0.1\",\"port\":$P4}" >/dev/null
+check "an address change is applied in place" wait_for 3 sh -c "echo 'show servers state web' |
+	socat -t 5 - UNIX-CONNECT:$SOCK | awk '\$4 == \"s3\" {print \$19}' | grep -qx $P4"
+expect_eq "and new connections follow it" "$(served_by 8)" "s1 s2 s4 static"
 ec put ${PFX}s3 "{\"addr\":\"127.0.0.1\",\"port\":$P3}" >/dev/null
+check "and back" wait_for 3 sh -c "echo 'show servers state web' |
+	socat -t 5 - UNIX-CONNECT:$SOCK | awk '\$4 == \"s3\" {print \$19}' | grep -qx $P3"
 
 # A delete: no new connections, open ones finish. Six slow requests (held
 # 2.5 s by the server, answered with its name) and six large transfers read
 # after a pause (more than the socket buffers hold) are open when s2 goes.
 BIG=40000000
+# Six connections in a row cover the four servers: s2 gets at least one of each kind.
 for i in 1 2 3 4 5 6; do
 	get --max-time 20 "http://127.0.0.1:$FE/slow?ms=2500" >"$T_TMP/slow$i" &
 	slows[$i]=$!
+done
+sleep 0.3
+for i in 1 2 3 4 5 6; do
 	curl -s --max-time 30 "http://127.0.0.1:$FE/big?n=$BIG" | { sleep 2; wc -c; } >"$T_TMP/big$i" &
 	bigs[$i]=$!
 done

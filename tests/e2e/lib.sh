@@ -41,11 +41,16 @@ t_cleanup() {
 	for p in "${T_PIDS[@]}"; do
 		kill "$p" 2>/dev/null
 	done
+	# Namespaces are recorded in a file: t_netns runs inside $(...).
+	for ns in $(cat "$T_TMP/.netns" 2>/dev/null); do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+	done
 	sleep 0.1
 	for p in "${T_PIDS[@]}"; do
 		kill -9 "$p" 2>/dev/null
 	done
-	for ns in "${T_NETNS[@]}"; do
+	for ns in $(cat "$T_TMP/.netns" 2>/dev/null); do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done
 	rm -rf "$T_TMP"
@@ -105,8 +110,8 @@ get() {
 t_netns() {
 	local ns="xlbt-$$-$1"
 	ip netns add "$ns" || return 1
+	echo "$ns" >>"$T_TMP/.netns"
 	ip -n "$ns" link set lo up
-	T_NETNS+=("$ns")
 	echo "$ns"
 }
 

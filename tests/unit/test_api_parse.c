@@ -110,8 +110,10 @@ int main(void)
 		 "user cannot set a weight");
 	T_EQ_STR(run("set server web/s1 weight 3", API_LVL_OPER), "Permission denied\n\n",
 		 "operator cannot set a weight");
-	T_EQ_STR(run("show sess", API_LVL_USER), "Permission denied\n\n", "show sess needs operator");
-	T_EQ_STR(run("user;show cli level", API_LVL_ADMIN), "\nuser\n\n", "'user' lowers the level");
+	T_EQ_STR(run("show sess", API_LVL_USER), "Permission denied\n\n",
+		 "show sess needs operator");
+	T_EQ_STR(run("user;show cli level", API_LVL_ADMIN), "\nuser\n\n",
+		 "'user' lowers the level");
 	T_EQ_STR(run("operator", API_LVL_USER), "Permission denied\n\n", "'operator' cannot raise");
 	T_OK(!strncmp(run("nothing here", API_LVL_USER), "Unknown command. Please enter", 29),
 	     "unknown command: HAProxy's message");
@@ -166,7 +168,8 @@ int main(void)
 	run("show stat", API_LVL_USER);
 	T_OK(!strncmp(last_answer(), "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,", 55),
 	     "show stat header");
-	T_EQ_INT(count_lines(last_answer()), 7, "show stat: header, FRONTEND, 3 servers, BACKEND, empty");
+	T_EQ_INT(count_lines(last_answer()), 7,
+		 "show stat: header, FRONTEND, 3 servers, BACKEND, empty");
 	T_OK(strstr(last_answer(), "\nweb,s2,") != NULL, "show stat: server row");
 	run("show servers state web", API_LVL_USER);
 	T_OK(!strncmp(last_answer(), "1\n# be_id be_name srv_id srv_name srv_addr", 42),
@@ -196,7 +199,8 @@ int main(void)
 	T_EQ_STR(run("del server web/s3", API_LVL_ADMIN), "Server deleted.\n\n", "del server");
 	T_OK(!backend_find_server(web, "s3"), "deleted: gone from the backend");
 	run("add server web/s4 127.0.0.1:notaport", API_LVL_ADMIN);
-	T_OK(!strncmp(last_answer(), "'server s4' : invalid address", 29), "add server: bad address");
+	T_OK(!strncmp(last_answer(), "'server s4' : invalid address", 29),
+	     "add server: bad address");
 	T_EQ_STR(run("add server web/s4 127.0.0.1:1 frob", API_LVL_ADMIN),
 		 "unknown keyword 'frob'.\n\n", "add server: unknown keyword");
 	T_OK(!backend_find_server(web, "s4"), "a refused add leaves nothing behind");

@@ -42,7 +42,9 @@
 #include "version.h"
 
 #define API_MAX_LINE 65536 /* input kept while waiting for a newline */
-#define API_MAX_ARGS 64	   /* words of one command */
+#define API_IN_START 1024 /* first input buffer, grown up to API_MAX_LINE */
+#define API_MAX_SESSIONS 256 /* sessions at once; more are closed at accept */
+#define API_MAX_ARGS 64 /* words of one command */
 #define API_BACKLOG 64
 
 struct api_out {
@@ -73,14 +75,14 @@ struct api_sess {
 	int level;
 	char *origin;
 	bool interactive;
-	bool closing;	/* close once the output is written */
-	bool discard;	/* refused input: read and drop it until the client closes */
+	bool closing; /* close once the output is written */
+	bool discard; /* refused input: read and drop it until the client closes */
 	int after_flush; /* signal to raise once the answer is out (shutdown) */
 	uint32_t timeout_ms;
 	ev_io io;
 	ev_timer timer;
 	char *in;
-	size_t inlen;
+	size_t inlen, incap; /* incap + 1 bytes allocated (room for a final NUL) */
 	struct api_out out;
 	size_t outoff;
 };
@@ -88,6 +90,7 @@ struct api_sess {
 static struct list_head listeners = LIST_HEAD_INIT(listeners);
 static struct list_head pending = LIST_HEAD_INIT(pending);
 static struct list_head sessions = LIST_HEAD_INIT(sessions);
+static int nsessions;
 static struct api_cmd_list *cmd_lists;
 static api_xdp_down_fn xdp_down_hook;
 static struct ev_loop *api_loop;
@@ -284,7 +287,8 @@ static void api_unknown(struct api_req *r, char **args, int nargs)
 				 "match:\n");
 		api_write(r->out, probe.buf, probe.len);
 	} else {
-		api_puts(r->out, "Unknown command. Please enter one of the following commands only :\n");
+		api_puts(r->out,
+			 "Unknown command. Please enter one of the following commands only :\n");
 		help_list(r->out, r->level, NULL);
 	}
 	free(probe.buf);
@@ -404,24 +408,28 @@ static void srv_set_admin(struct server *s, enum srv_admin to)
 
 	if (to == SRV_ADMIN_MAINT) {
 		if (down)
-			health_log(be, 4, "%sServer %s/%s was DOWN and now enters maintenance.", kind,
-				   be->name, s->name);
+			health_log(be, 4, "%sServer %s/%s was DOWN and now enters maintenance.",
+				   kind, be->name, s->name);
 		else
-			health_log(be, 4,
-				   "%sServer %s/%s is going DOWN for maintenance. %d active and %d backup "
-				   "servers left. %d sessions active, 0 requeued, 0 remaining in queue.",
-				   kind, be->name, s->name, a1, b1, cur);
+			health_log(
+				be, 4,
+				"%sServer %s/%s is going DOWN for maintenance. %d active and %d backup "
+				"servers left. %d sessions active, 0 requeued, 0 remaining in queue.",
+				kind, be->name, s->name, a1, b1, cur);
 	} else if (from == SRV_ADMIN_MAINT) {
-		health_log(be, 4, "%sServer %s/%s is %s (leaving forced maintenance).", kind, be->name,
-			   s->name,
-			   down ? "DOWN" : to == SRV_ADMIN_DRAIN ? "UP/DRAIN" : "UP/READY");
+		health_log(be, 4, "%sServer %s/%s is %s (leaving forced maintenance).", kind,
+			   be->name, s->name,
+			   down			 ? "DOWN" :
+			   to == SRV_ADMIN_DRAIN ? "UP/DRAIN" :
+						   "UP/READY");
 		/* Checks were paused: look at the server again now. */
 		health_server_changed(s);
 	} else if (to == SRV_ADMIN_DRAIN) {
-		health_log(be, 4,
-			   "%sServer %s/%s enters drain state. %d active and %d backup servers online. "
-			   "0 sessions requeued, 0 total in queue.",
-			   kind, be->name, s->name, a1, b1);
+		health_log(
+			be, 4,
+			"%sServer %s/%s enters drain state. %d active and %d backup servers online. "
+			"0 sessions requeued, 0 total in queue.",
+			kind, be->name, s->name, a1, b1);
 	} else {
 		health_log(be, 4, "%sServer %s/%s is %s (leaving forced drain).", kind, be->name,
 			   s->name, down ? "DOWN" : "UP");
@@ -566,8 +574,7 @@ static void cmd_show_info(struct api_req *r, char **args, int nargs)
 	api_printf(r->out, "node: %s\n", m->global.node ? m->global.node : host);
 	if (m->global.description)
 		api_printf(r->out, "description: %s\n", m->global.description);
-	api_printf(r->out, "Start_time_sec: %llu\n",
-		   (unsigned long long)(time(NULL) - (time_t)up));
+	api_printf(r->out, "Start_time_sec: %llu\n", (unsigned long long)(time(NULL) - (time_t)up));
 	/* lbd's own */
 	api_printf(r->out, "Xdp: %d\n", d->xdp_enabled ? 1 : 0);
 }
@@ -584,27 +591,134 @@ static void cmd_show_backend(struct api_req *r, char **args, int nargs)
 
 /* `show stat`: HAProxy 2.6's columns, in its order; lbd fills those it has. */
 static const char *const stat_cols[] = {
-	"pxname", "svname", "qcur", "qmax", "scur", "smax", "slim", "stot", "bin", "bout", "dreq",
-	"dresp", "ereq", "econ", "eresp", "wretr", "wredis", "status", "weight", "act", "bck",
-	"chkfail", "chkdown", "lastchg", "downtime", "qlimit", "pid", "iid", "sid", "throttle",
-	"lbtot", "tracked", "type", "rate", "rate_lim", "rate_max", "check_status", "check_code",
-	"check_duration", "hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other",
-	"hanafail", "req_rate", "req_rate_max", "req_tot", "cli_abrt", "srv_abrt", "comp_in",
-	"comp_out", "comp_byp", "comp_rsp", "lastsess", "last_chk", "last_agt", "qtime", "ctime",
-	"rtime", "ttime", "agent_status", "agent_code", "agent_duration", "check_desc",
-	"agent_desc", "check_rise", "check_fall", "check_health", "agent_rise", "agent_fall",
-	"agent_health", "addr", "cookie", "mode", "algo", "conn_rate", "conn_rate_max", "conn_tot",
-	"intercepted", "dcon", "dses", "wrew", "connect", "reuse", "cache_lookups", "cache_hits",
-	"srv_icur", "src_ilim", "qtime_max", "ctime_max", "rtime_max", "ttime_max", "eint",
-	"idle_conn_cur", "safe_conn_cur", "used_conn_cur", "need_conn_est", "uweight",
-	"agg_server_status", "agg_server_check_status", "agg_check_status", "-", "ssl_sess",
-	"ssl_reused_sess", "ssl_failed_handshake", "h2_headers_rcvd", "h2_data_rcvd",
-	"h2_settings_rcvd", "h2_rst_stream_rcvd", "h2_goaway_rcvd",
-	"h2_detected_conn_protocol_errors", "h2_detected_strm_protocol_errors",
-	"h2_rst_stream_resp", "h2_goaway_resp", "h2_open_connections", "h2_backend_open_streams",
-	"h2_total_connections", "h2_backend_total_streams", "h1_open_connections",
-	"h1_open_streams", "h1_total_connections", "h1_total_streams", "h1_bytes_in",
-	"h1_bytes_out", "h1_spliced_bytes_in", "h1_spliced_bytes_out",
+	"pxname",
+	"svname",
+	"qcur",
+	"qmax",
+	"scur",
+	"smax",
+	"slim",
+	"stot",
+	"bin",
+	"bout",
+	"dreq",
+	"dresp",
+	"ereq",
+	"econ",
+	"eresp",
+	"wretr",
+	"wredis",
+	"status",
+	"weight",
+	"act",
+	"bck",
+	"chkfail",
+	"chkdown",
+	"lastchg",
+	"downtime",
+	"qlimit",
+	"pid",
+	"iid",
+	"sid",
+	"throttle",
+	"lbtot",
+	"tracked",
+	"type",
+	"rate",
+	"rate_lim",
+	"rate_max",
+	"check_status",
+	"check_code",
+	"check_duration",
+	"hrsp_1xx",
+	"hrsp_2xx",
+	"hrsp_3xx",
+	"hrsp_4xx",
+	"hrsp_5xx",
+	"hrsp_other",
+	"hanafail",
+	"req_rate",
+	"req_rate_max",
+	"req_tot",
+	"cli_abrt",
+	"srv_abrt",
+	"comp_in",
+	"comp_out",
+	"comp_byp",
+	"comp_rsp",
+	"lastsess",
+	"last_chk",
+	"last_agt",
+	"qtime",
+	"ctime",
+	"rtime",
+	"ttime",
+	"agent_status",
+	"agent_code",
+	"agent_duration",
+	"check_desc",
+	"agent_desc",
+	"check_rise",
+	"check_fall",
+	"check_health",
+	"agent_rise",
+	"agent_fall",
+	"agent_health",
+	"addr",
+	"cookie",
+	"mode",
+	"algo",
+	"conn_rate",
+	"conn_rate_max",
+	"conn_tot",
+	"intercepted",
+	"dcon",
+	"dses",
+	"wrew",
+	"connect",
+	"reuse",
+	"cache_lookups",
+	"cache_hits",
+	"srv_icur",
+	"src_ilim",
+	"qtime_max",
+	"ctime_max",
+	"rtime_max",
+	"ttime_max",
+	"eint",
+	"idle_conn_cur",
+	"safe_conn_cur",
+	"used_conn_cur",
+	"need_conn_est",
+	"uweight",
+	"agg_server_status",
+	"agg_server_check_status",
+	"agg_check_status",
+	"-",
+	"ssl_sess",
+	"ssl_reused_sess",
+	"ssl_failed_handshake",
+	"h2_headers_rcvd",
+	"h2_data_rcvd",
+	"h2_settings_rcvd",
+	"h2_rst_stream_rcvd",
+	"h2_goaway_rcvd",
+	"h2_detected_conn_protocol_errors",
+	"h2_detected_strm_protocol_errors",
+	"h2_rst_stream_resp",
+	"h2_goaway_resp",
+	"h2_open_connections",
+	"h2_backend_open_streams",
+	"h2_total_connections",
+	"h2_backend_total_streams",
+	"h1_open_connections",
+	"h1_open_streams",
+	"h1_total_connections",
+	"h1_total_streams",
+	"h1_bytes_in",
+	"h1_bytes_out",
+	"h1_spliced_bytes_in",
+	"h1_spliced_bytes_out",
 };
 #define NSTAT_COLS ((int)(sizeof(stat_cols) / sizeof(stat_cols[0])))
 
@@ -701,8 +815,8 @@ static void row_http(struct stat_row *row, struct proxy *px)
 }
 
 /* The status column of a server row, as HAProxy writes it. */
-static const char *srv_stat_status(const struct server *s, const struct health_info *hi,
-				   char *buf, size_t len)
+static const char *srv_stat_status(const struct server *s, const struct health_info *hi, char *buf,
+				   size_t len)
 {
 	int max = hi->rise + hi->fall - 1;
 
@@ -733,8 +847,8 @@ static const char *srv_stat_status(const struct server *s, const struct health_i
 
 struct stat_filter {
 	struct proxy *px; /* NULL = all */
-	int types;	  /* 1 frontend, 2 backend, 4 server */
-	int sid;	  /* -1 = all */
+	int types; /* 1 frontend, 2 backend, 4 server */
+	int sid; /* -1 = all */
 	bool up_only, no_maint;
 };
 
@@ -901,8 +1015,9 @@ static void cmd_show_stat(struct api_req *r, char **args, int nargs)
 		else if (!strcmp(args[i], "no-maint"))
 			f.no_maint = true;
 		else if (!strcmp(args[i], "typed") || !strcmp(args[i], "json")) {
-			api_printf(r->out, "'show stat %s' is not supported by lbd; use 'show servers "
-					   "json' or 'show status json'.\n",
+			api_printf(r->out,
+				   "'show stat %s' is not supported by lbd; use 'show servers "
+				   "json' or 'show status json'.\n",
 				   args[i]);
 			return;
 		}
@@ -955,11 +1070,13 @@ static void servers_state_rows(struct api_out *o, struct proxy *be)
 		if (hi.configured && s->admin == SRV_ADMIN_MAINT)
 			chk |= 0x08;
 		/* As HAProxy, `port` sets the agent's port too (the last field). */
-		api_printf(o, "%u %s %u %s %s %d %d %d %d %llu %d %d %d %d 0 0 0 - %d - %d %d %s - %d\n",
-			   be->uuid, be->name, s->puid, s->name, ip, op, adm, s->weight, s->iweight,
-			   (unsigned long long)since_s(s->last_change), (int)hi.status,
-			   (int)hi.result, hi.configured ? hi.health : hi.rise, chk, port,
-			   s->ssl ? 1 : 0, s->check.port, cip, s->check.port);
+		api_printf(
+			o,
+			"%u %s %u %s %s %d %d %d %d %llu %d %d %d %d 0 0 0 - %d - %d %d %s - %d\n",
+			be->uuid, be->name, s->puid, s->name, ip, op, adm, s->weight, s->iweight,
+			(unsigned long long)since_s(s->last_change), (int)hi.status, (int)hi.result,
+			hi.configured ? hi.health : hi.rise, chk, port, s->ssl ? 1 : 0,
+			s->check.port, cip, s->check.port);
 	}
 	pthread_mutex_unlock(&be->lock);
 }
@@ -983,11 +1100,12 @@ static void cmd_show_servers_state(struct api_req *r, char **args, int nargs)
 			return;
 		}
 	}
-	api_puts(r->out, "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state "
-			 "srv_admin_state srv_uweight srv_iweight srv_time_since_last_change "
-			 "srv_check_status srv_check_result srv_check_health srv_check_state "
-			 "srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord "
-			 "srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n");
+	api_puts(r->out,
+		 "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state "
+		 "srv_admin_state srv_uweight srv_iweight srv_time_since_last_change "
+		 "srv_check_status srv_check_result srv_check_health srv_check_state "
+		 "srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord "
+		 "srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n");
 	list_for_each(px, &api_lbd->m->proxies, list) {
 		if (!(px->cap & PX_CAP_BE) || (only && px != only))
 			continue;
@@ -1044,13 +1162,14 @@ static json_t *server_json(struct proxy *be, struct server *s)
 	json_object_set_new(o, "backup", json_boolean(s->backup));
 	json_object_set_new(o, "maxconn", json_integer(s->maxconn));
 	json_object_set_new(o, "origin", json_string(srv_origin_str(s->origin)));
-	json_object_set_new(o, "origin_key", s->origin_key ? json_string(s->origin_key) :
-							      json_null());
+	json_object_set_new(o, "origin_key",
+			    s->origin_key ? json_string(s->origin_key) : json_null());
 	json_object_set_new(o, "cur_conns",
 			    json_integer(__atomic_load_n(&s->cur_conns, __ATOMIC_RELAXED)));
 	json_object_set_new(o, "max_conns",
 			    json_integer(__atomic_load_n(&s->max_conns_seen, __ATOMIC_RELAXED)));
-	json_object_set_new(o, "queued", json_integer(__atomic_load_n(&s->queued, __ATOMIC_RELAXED)));
+	json_object_set_new(o, "queued",
+			    json_integer(__atomic_load_n(&s->queued, __ATOMIC_RELAXED)));
 	json_object_set_new(o, "total",
 			    json_integer(__atomic_load_n(&s->total_conns, __ATOMIC_RELAXED)));
 	json_object_set_new(o, "bytes_in",
@@ -1145,7 +1264,7 @@ static json_t *frontend_json(struct proxy *fe)
 		reason = "served at the NIC by the XDP program";
 	} else {
 		tier = fe->mode == PX_MODE_HTTP ? "l7" : "userspace";
-		reason = fe->xdp_reason ? fe->xdp_reason :
+		reason = fe->xdp_reason		  ? fe->xdp_reason :
 			 fe->mode == PX_MODE_HTTP ? "mode http is served by the L7 tier" :
 						    "no XDP interface attached";
 	}
@@ -1193,7 +1312,8 @@ static json_t *backend_json(struct proxy *be)
 static void cmd_show_status_json(struct api_req *r, char **args, int nargs)
 {
 	struct lbd *d = api_lbd;
-	json_t *root = json_object(), *fes = json_array(), *bes = json_array(), *files = json_array();
+	json_t *root = json_object(), *fes = json_array(), *bes = json_array(),
+	       *files = json_array();
 	struct proxy *px;
 
 	if (!root || !fes || !bes || !files) {
@@ -1213,9 +1333,9 @@ static void cmd_show_status_json(struct api_req *r, char **args, int nargs)
 	json_object_set_new(root, "stopping", json_boolean(d->soft_stopping));
 	json_object_set_new(root, "config", files);
 	json_object_set_new(root, "xdp", json_boolean(d->xdp_enabled));
-	json_object_set_new(root, "xdp_interfaces", d->m->global.xdp_ifaces ?
-							    json_string(d->m->global.xdp_ifaces) :
-							    json_null());
+	json_object_set_new(root, "xdp_interfaces",
+			    d->m->global.xdp_ifaces ? json_string(d->m->global.xdp_ifaces) :
+						      json_null());
 	list_for_each(px, &d->m->proxies, list) {
 		if (px->cap & PX_CAP_FE)
 			json_array_append_new(fes, frontend_json(px));
@@ -1327,7 +1447,8 @@ static void srv_set_addr(struct api_req *r, struct server *s, char **args, int n
 	struct proxy *be = s->be;
 
 	if (nargs < 5) {
-		api_puts(r->out, "set server <b>/<s> addr requires an address and optionally a port.\n");
+		api_puts(r->out,
+			 "set server <b>/<s> addr requires an address and optionally a port.\n");
 		return;
 	}
 	if (parse_ip(args[4], &ss) < 0) {
@@ -1353,8 +1474,8 @@ static void srv_set_addr(struct api_req *r, struct server *s, char **args, int n
 	}
 	pthread_mutex_lock(&be->lock);
 	s->addr = ss;
-	s->addrlen = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-						sizeof(struct sockaddr_in);
+	s->addrlen =
+		ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	/* Workers may be formatting the old string: keep it until exit. */
 	if (s->addr_str) {
 		char **g = realloc(graveyard, (ngraveyard + 1) * sizeof(*g));
@@ -1583,7 +1704,7 @@ static void cmd_add_server(struct api_req *r, char **args, int nargs)
 	s->check.rise = 2;
 	s->check.fall = 3;
 	s->addr = ss;
-	s->addrlen = sslen ? sslen :
+	s->addrlen = sslen		      ? sslen :
 		     ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 						sizeof(struct sockaddr_in);
 	free(s->addr_str);
@@ -1641,18 +1762,21 @@ static void cmd_add_server(struct api_req *r, char **args, int nargs)
 		}
 		if (!strcmp(kw, "addr")) {
 			if (parse_ip(val, &s->check.addr) < 0) {
-				api_printf(r->out, "'addr' expects an IP address, got '%s'.\n", val);
+				api_printf(r->out, "'addr' expects an IP address, got '%s'.\n",
+					   val);
 				goto fail;
 			}
 			continue;
 		}
 		if (cfg_parse_int(val, 0, INT_MAX, &n) < 0) {
-			api_printf(r->out, "'%s' expects an integer argument, got '%s'.\n", kw, val);
+			api_printf(r->out, "'%s' expects an integer argument, got '%s'.\n", kw,
+				   val);
 			goto fail;
 		}
 		if (!strcmp(kw, "weight")) {
 			if (n > 256) {
-				api_printf(r->out, "weight of server %s is not within 0 and 256 (%lld).\n",
+				api_printf(r->out,
+					   "weight of server %s is not within 0 and 256 (%lld).\n",
 					   s->name, n);
 				goto fail;
 			}
@@ -1690,9 +1814,10 @@ static void cmd_add_server(struct api_req *r, char **args, int nargs)
 	rc = backend_add_server(be, s);
 	pthread_mutex_unlock(&be->lock);
 	if (rc < 0) {
-		api_puts(r->out, rc == -EEXIST ?
-					 "Already exists a server with the same name in backend.\n" :
-					 "Could not add the server.\n");
+		api_puts(r->out,
+			 rc == -EEXIST ?
+				 "Already exists a server with the same name in backend.\n" :
+				 "Could not add the server.\n");
 		server_put(s);
 		return;
 	}
@@ -1775,73 +1900,154 @@ static void cmd_shutdown(struct api_req *r, char **args, int nargs)
 
 static const struct api_cmd builtin_cmds[] = {
 	{ { "help" }, API_LVL_USER, NULL, NULL, cmd_help },
-	{ { "add", "server" }, API_LVL_ADMIN, "add server <bk>/<srv> <addr:port> [kw]*",
-	  "create a new server (in maintenance, as HAProxy)", cmd_add_server },
-	{ { "clear", "counters" }, API_LVL_OPER, "clear counters [all]",
-	  "clear max statistics counters (or all counters)", cmd_clear_counters },
-	{ { "del", "server" }, API_LVL_ADMIN, "del server <bk>/<srv>",
-	  "remove a server that is in maintenance", cmd_del_server },
-	{ { "disable", "health" }, API_LVL_ADMIN, "disable health <bk>/<srv>",
-	  "disable health checks", cmd_enable_disable_health },
-	{ { "disable", "server" }, API_LVL_ADMIN, "disable server <bk>/<srv>",
-	  "disable a server for maintenance", cmd_enable_disable_server },
-	{ { "enable", "health" }, API_LVL_ADMIN, "enable health <bk>/<srv>",
-	  "enable health checks", cmd_enable_disable_health },
-	{ { "enable", "server" }, API_LVL_ADMIN, "enable server <bk>/<srv>",
-	  "enable a disabled server", cmd_enable_disable_server },
-	{ { "get", "weight" }, API_LVL_USER, "get weight <bk>/<srv>",
-	  "report a server's current weight", cmd_get_weight },
-	{ { "operator" }, API_LVL_USER, "operator",
-	  "lower the level of the current CLI session to operator", cmd_level_lower },
-	{ { "reload" }, API_LVL_ADMIN, "reload",
-	  "re-read the configuration (lbd); errors with file:line, else Success", cmd_reload },
-	{ { "set", "maxconn", "server" }, API_LVL_ADMIN, "set maxconn server <bk>/<srv> <n>",
-	  "change a server's maxconn setting", cmd_set_maxconn_server },
-	{ { "set", "server" }, API_LVL_ADMIN, "set server <bk>/<srv> [opts]",
-	  "change a server's state, weight, address or health", cmd_set_server },
-	{ { "set", "timeout" }, API_LVL_USER, "set timeout cli <delay>",
-	  "change the idle timeout of this session (seconds)", cmd_set_timeout },
-	{ { "set", "weight" }, API_LVL_ADMIN, "set weight <bk>/<srv> (DEPRECATED)",
-	  "change a server's weight (use 'set server' instead)", cmd_set_weight },
-	{ { "show", "backend" }, API_LVL_USER, "show backend",
-	  "list backends in the current running config", cmd_show_backend },
-	{ { "show", "cli", "level" }, API_LVL_USER, "show cli level",
-	  "display the level of the current CLI session", cmd_show_cli_level },
-	{ { "show", "conns" }, API_LVL_USER, "show conns",
-	  "current connections per frontend and server (lbd)", cmd_show_conns },
-	{ { "show", "info" }, API_LVL_USER, "show info",
-	  "report information about the running process", cmd_show_info },
-	{ { "show", "servers", "json" }, API_LVL_USER, "show servers json [<backend>]",
+	{ { "add", "server" },
+	  API_LVL_ADMIN,
+	  "add server <bk>/<srv> <addr:port> [kw]*",
+	  "create a new server (in maintenance, as HAProxy)",
+	  cmd_add_server },
+	{ { "clear", "counters" },
+	  API_LVL_OPER,
+	  "clear counters [all]",
+	  "clear max statistics counters (or all counters)",
+	  cmd_clear_counters },
+	{ { "del", "server" },
+	  API_LVL_ADMIN,
+	  "del server <bk>/<srv>",
+	  "remove a server that is in maintenance",
+	  cmd_del_server },
+	{ { "disable", "health" },
+	  API_LVL_ADMIN,
+	  "disable health <bk>/<srv>",
+	  "disable health checks",
+	  cmd_enable_disable_health },
+	{ { "disable", "server" },
+	  API_LVL_ADMIN,
+	  "disable server <bk>/<srv>",
+	  "disable a server for maintenance",
+	  cmd_enable_disable_server },
+	{ { "enable", "health" },
+	  API_LVL_ADMIN,
+	  "enable health <bk>/<srv>",
+	  "enable health checks",
+	  cmd_enable_disable_health },
+	{ { "enable", "server" },
+	  API_LVL_ADMIN,
+	  "enable server <bk>/<srv>",
+	  "enable a disabled server",
+	  cmd_enable_disable_server },
+	{ { "get", "weight" },
+	  API_LVL_USER,
+	  "get weight <bk>/<srv>",
+	  "report a server's current weight",
+	  cmd_get_weight },
+	{ { "operator" },
+	  API_LVL_USER,
+	  "operator",
+	  "lower the level of the current CLI session to operator",
+	  cmd_level_lower },
+	{ { "reload" },
+	  API_LVL_ADMIN,
+	  "reload",
+	  "re-read the configuration (lbd); errors with file:line, else Success",
+	  cmd_reload },
+	{ { "set", "maxconn", "server" },
+	  API_LVL_ADMIN,
+	  "set maxconn server <bk>/<srv> <n>",
+	  "change a server's maxconn setting",
+	  cmd_set_maxconn_server },
+	{ { "set", "server" },
+	  API_LVL_ADMIN,
+	  "set server <bk>/<srv> [opts]",
+	  "change a server's state, weight, address or health",
+	  cmd_set_server },
+	{ { "set", "timeout" },
+	  API_LVL_USER,
+	  "set timeout cli <delay>",
+	  "change the idle timeout of this session (seconds)",
+	  cmd_set_timeout },
+	{ { "set", "weight" },
+	  API_LVL_ADMIN,
+	  "set weight <bk>/<srv> (DEPRECATED)",
+	  "change a server's weight (use 'set server' instead)",
+	  cmd_set_weight },
+	{ { "show", "backend" },
+	  API_LVL_USER,
+	  "show backend",
+	  "list backends in the current running config",
+	  cmd_show_backend },
+	{ { "show", "cli", "level" },
+	  API_LVL_USER,
+	  "show cli level",
+	  "display the level of the current CLI session",
+	  cmd_show_cli_level },
+	{ { "show", "conns" },
+	  API_LVL_USER,
+	  "show conns",
+	  "current connections per frontend and server (lbd)",
+	  cmd_show_conns },
+	{ { "show", "info" },
+	  API_LVL_USER,
+	  "show info",
+	  "report information about the running process",
+	  cmd_show_info },
+	{ { "show", "servers", "json" },
+	  API_LVL_USER,
+	  "show servers json [<backend>]",
 	  "every server as JSON: address, weight, state, origin, counters (lbd)",
 	  cmd_show_servers_json },
-	{ { "show", "servers", "state" }, API_LVL_USER, "show servers state [<backend>]",
+	{ { "show", "servers", "state" },
+	  API_LVL_USER,
+	  "show servers state [<backend>]",
 	  "dump volatile server information (all or for a single backend)",
 	  cmd_show_servers_state },
-	{ { "show", "sess" }, API_LVL_OPER, "show sess",
-	  "connection counts per frontend and server (same as show conns)", cmd_show_conns },
-	{ { "show", "stat" }, API_LVL_USER, "show stat [{<iid>|<px>} <type> <sid>] [up|no-maint]",
-	  "report counters for each proxy and server", cmd_show_stat },
-	{ { "show", "status", "json" }, API_LVL_USER, "show status json",
+	{ { "show", "sess" },
+	  API_LVL_OPER,
+	  "show sess",
+	  "connection counts per frontend and server (same as show conns)",
+	  cmd_show_conns },
+	{ { "show", "stat" },
+	  API_LVL_USER,
+	  "show stat [{<iid>|<px>} <type> <sid>] [up|no-maint]",
+	  "report counters for each proxy and server",
+	  cmd_show_stat },
+	{ { "show", "status", "json" },
+	  API_LVL_USER,
+	  "show status json",
 	  "frontends, their binds and which tier serves them, and why (lbd)",
 	  cmd_show_status_json },
-	{ { "show", "version" }, API_LVL_USER, "show version", "show version of the current process",
+	{ { "show", "version" },
+	  API_LVL_USER,
+	  "show version",
+	  "show version of the current process",
 	  cmd_show_version },
-	{ { "show", "xdp" }, API_LVL_USER, "show xdp",
-	  "XDP interfaces, mode and per-VIP counters (lbd)", cmd_show_xdp_default },
-	{ { "shutdown" }, API_LVL_ADMIN, "shutdown [soft|hard]",
-	  "stop lbd (soft: open connections finish) (lbd)", cmd_shutdown },
-	{ { "user" }, API_LVL_USER, "user", "lower the level of the current CLI session to user",
+	{ { "show", "xdp" },
+	  API_LVL_USER,
+	  "show xdp",
+	  "XDP interfaces, mode and per-VIP counters (lbd)",
+	  cmd_show_xdp_default },
+	{ { "shutdown" },
+	  API_LVL_ADMIN,
+	  "shutdown [soft|hard]",
+	  "stop lbd (soft: open connections finish) (lbd)",
+	  cmd_shutdown },
+	{ { "user" },
+	  API_LVL_USER,
+	  "user",
+	  "lower the level of the current CLI session to user",
 	  cmd_level_lower },
-	{ { "xdp", "down" }, API_LVL_ADMIN, "xdp down",
-	  "detach the XDP programs and remove their pins (lbd)", cmd_xdp_down },
+	{ { "xdp", "down" },
+	  API_LVL_ADMIN,
+	  "xdp down",
+	  "detach the XDP programs and remove their pins (lbd)",
+	  cmd_xdp_down },
 	{ { NULL } },
 };
 
 /* ---- line protocol ---- */
 
 /* Run one command (its words). Returns false when the session must close now (quit). */
-static bool run_command(struct api_sess *sess, struct api_out *out, int level,
-			const char *origin, char **args, int nargs)
+static bool run_command(struct api_sess *sess, struct api_out *out, int level, const char *origin,
+			char **args, int nargs)
 {
 	struct api_req r = { .out = out, .level = level, .origin = origin, .sess = sess };
 	const struct api_cmd *c;
@@ -1938,6 +2144,7 @@ static void sess_free(struct api_sess *s)
 	if (s->fd >= 0)
 		close(s->fd);
 	list_del(&s->list);
+	nsessions--;
 	free(s->in);
 	free(s->out.buf);
 	free(s->origin);
@@ -1959,8 +2166,8 @@ static void sess_update(struct api_sess *s);
 static void sess_flush(struct api_sess *s)
 {
 	while (s->outoff < s->out.len) {
-		ssize_t n = send(s->fd, s->out.buf + s->outoff, s->out.len - s->outoff,
-				 MSG_NOSIGNAL);
+		ssize_t n =
+			send(s->fd, s->out.buf + s->outoff, s->out.len - s->outoff, MSG_NOSIGNAL);
 
 		if (n > 0) {
 			s->outoff += n;
@@ -2090,7 +2297,16 @@ static void sess_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 			sess_arm_timer(s);
 			return sess_flush(s);
 		}
-		n = recv(s->fd, s->in + s->inlen, API_MAX_LINE - s->inlen, 0);
+		if (s->inlen == s->incap) {
+			size_t ncap = s->incap * 2 > API_MAX_LINE ? API_MAX_LINE : s->incap * 2;
+			char *nb = realloc(s->in, ncap + 1);
+
+			if (!nb)
+				return sess_close(s);
+			s->in = nb;
+			s->incap = ncap;
+		}
+		n = recv(s->fd, s->in + s->inlen, s->incap - s->inlen, 0);
 		if (n > 0) {
 			s->inlen += n;
 			continue;
@@ -2127,15 +2343,25 @@ static void listener_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 				lb_warn("stats socket %s: accept: %s", l->spec, strerror(errno));
 			return;
 		}
+		if (nsessions >= API_MAX_SESSIONS) {
+			static const char busy[] = "Too many sessions, try again later.\n\n";
+
+			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+				lb_dbg("stats socket %s: %s", l->spec, strerror(errno));
+			close(fd);
+			continue;
+		}
 		s = calloc(1, sizeof(*s));
 		if (s)
-			s->in = malloc(API_MAX_LINE + 1);
+			s->in = malloc(API_IN_START + 1);
 		if (!s || !s->in) {
 			if (s)
 				free(s);
 			close(fd);
 			continue;
 		}
+		nsessions++;
+		s->incap = API_IN_START;
 		s->fd = fd;
 		s->level = l->level;
 		s->origin = strdup(l->spec);
@@ -2216,9 +2442,8 @@ static int open_unix(struct api_listener *l, const char *path, char **err,
 		goto fail;
 	if (ss->mode >= 0 && chmod(tmp, (mode_t)ss->mode) < 0)
 		goto fail_unlink;
-	if ((ss->uid >= 0 || ss->gid >= 0) &&
-	    chown(tmp, ss->uid >= 0 ? (uid_t)ss->uid : (uid_t)-1,
-		  ss->gid >= 0 ? (gid_t)ss->gid : (gid_t)-1) < 0)
+	if ((ss->uid >= 0 || ss->gid >= 0) && chown(tmp, ss->uid >= 0 ? (uid_t)ss->uid : (uid_t)-1,
+						    ss->gid >= 0 ? (gid_t)ss->gid : (gid_t)-1) < 0)
 		goto fail_unlink;
 	if (listen(fd, API_BACKLOG) < 0)
 		goto fail_unlink;
@@ -2232,28 +2457,26 @@ static int open_unix(struct api_listener *l, const char *path, char **err,
 	l->unix_path = strdup(path);
 	l->fd = fd;
 	return 0;
-fail_unlink:
-	{
-		int e = errno;
+fail_unlink : {
+	int e = errno;
 
-		unlink(tmp);
-		errno = e;
-	}
-fail:
-	{
-		int e = errno;
+	unlink(tmp);
+	errno = e;
+}
+fail : {
+	int e = errno;
 
-		close(fd);
-		return cfg_err(err, "%s:%d: cannot bind stats socket '%s': %s", ss->loc.file,
-			       ss->loc.line, path, strerror(e));
-	}
+	close(fd);
+	return cfg_err(err, "%s:%d: cannot bind stats socket '%s': %s", ss->loc.file, ss->loc.line,
+		       path, strerror(e));
+}
 }
 
 static int open_inet(struct api_listener *l, const char *addr, int family, char **err,
 		     const struct stats_socket *ss)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST |
-									   AI_PASSIVE },
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICHOST | AI_PASSIVE },
 			*ai = NULL;
 	char host[256], *colon, *port;
 	int fd, one = 1, rc;

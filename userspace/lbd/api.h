@@ -36,9 +36,9 @@ void api_printf(struct api_out *o, const char *fmt, ...) __attribute__((format(p
 /* One command being run. */
 struct api_req {
 	struct api_out *out;
-	int level;          /* the session's level */
+	int level; /* the session's level */
 	const char *origin; /* the socket it came through, as written in the config */
-	void *sess;         /* internal */
+	void *sess; /* internal */
 };
 
 /*
@@ -51,9 +51,9 @@ typedef void (*api_cmd_fn)(struct api_req *r, char **args, int nargs);
 #define API_MAX_WORDS 4
 struct api_cmd {
 	const char *words[API_MAX_WORDS]; /* the keywords that select it, e.g. {"show", "stat"} */
-	int level;                        /* API_LVL_* needed */
-	const char *usage;                /* "show stat [BACKEND]" for help */
-	const char *help;                 /* one line */
+	int level; /* API_LVL_* needed */
+	const char *usage; /* "show stat [BACKEND]" for help */
+	const char *help; /* one line */
 	api_cmd_fn fn;
 };
 
@@ -65,11 +65,11 @@ struct api_cmd_list {
 /* Add a table of commands (the list node must live as long as the process). */
 void api_register(struct api_cmd_list *list);
 
-#define API_REGISTER(table)                                                                        \
-	static struct api_cmd_list table##_api_list = { .cmds = table };                           \
-	static void __attribute__((constructor)) table##_api_register(void)                        \
-	{                                                                                          \
-		api_register(&table##_api_list);                                                   \
+#define API_REGISTER(table)                                                 \
+	static struct api_cmd_list table##_api_list = { .cmds = table };    \
+	static void __attribute__((constructor)) table##_api_register(void) \
+	{                                                                   \
+		api_register(&table##_api_list);                            \
 	}
 
 /*

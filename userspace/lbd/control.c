@@ -29,7 +29,7 @@ int (*control_xdp_reload)(struct lbd *d, struct model *nm, char **err);
 struct retired {
 	struct model *m;
 	int listeners_gen; /* workers attached to this generation's successor */
-	int idle_ticks;    /* consecutive timer ticks without a connection */
+	int idle_ticks; /* consecutive timer ticks without a connection */
 };
 
 #define MAX_RETIRED 64
@@ -227,17 +227,17 @@ static void carry_state(struct model *nm, struct model *om)
 	nm->next_srv_id = max_id;
 }
 
-/* Without the XDP tier's hook, say why each frontend of the new model stays in userspace. */
-static void mark_tiers(struct model *m)
+/* Say why each frontend of the new model that the XDP tier did not take stays in userspace. */
+static void mark_tiers(struct lbd *d, struct model *m)
 {
+	const char *why = d->xdp_enabled ? "bind address not on an attached interface" :
+					   "no XDP interface attached";
 	struct proxy *px;
 
 	list_for_each(px, &m->proxies, list) {
 		if (!(px->cap & PX_CAP_FE) || px->xdp || px->xdp_reason)
 			continue;
-		px->xdp_reason = strdup(m->global.xdp_ifaces ?
-						"bind address not on an attached interface" :
-						"no XDP interface attached");
+		px->xdp_reason = strdup(why);
 	}
 }
 
@@ -274,7 +274,7 @@ int control_reload(struct lbd *d, char **errp)
 			return reload_fail(err, errp);
 		}
 	}
-	mark_tiers(nm);
+	mark_tiers(d, nm);
 	if (started && api_prepare(nm, &err) < 0) {
 		model_free(nm);
 		return reload_fail(err, errp);

@@ -880,7 +880,9 @@ static void etcd_fail(struct etcd_src *es, const char *detail)
 	if (base > ETCD_BACKOFF_MAX_MS)
 		base = ETCD_BACKOFF_MAX_MS;
 	delay = base / 2 + jitter_rand() % (base / 2 + 1);
-	disc_set_online(es->src, false, detail);
+	/* An outage is when every endpoint failed in a row, not one dead member. */
+	if (es->fails >= (unsigned)es->cfg->neps)
+		disc_set_online(es->src, false, detail);
 	lb_info("discovery: backend '%s': etcd: %s; retrying in %u ms", es->src->be_name, detail,
 		delay);
 	if (es->cfg->neps > 1)

@@ -30,7 +30,7 @@
 #include "tlog.h"
 
 #define HC_BUFSIZE 16384 /* response bytes kept, as HAProxy's tune.chksize */
-#define HC_HASH 1024	 /* buckets of the server -> check table */
+#define HC_HASH 1024 /* buckets of the server -> check table */
 #define HC_MAX_RANGES 16 /* status codes or ranges in one `expect status` */
 
 /* syslog levels of HAProxy's messages, for the `log` targets */
@@ -39,10 +39,10 @@
 #define SYSLOG_NOTICE 5
 
 enum hc_phase {
-	HC_IDLE,       /* waiting for the next check */
+	HC_IDLE, /* waiting for the next check */
 	HC_CONNECTING, /* connect() in progress */
-	HC_SENDING,    /* HTTP request being written */
-	HC_READING,    /* HTTP response being read */
+	HC_SENDING, /* HTTP request being written */
+	HC_READING, /* HTTP response being read */
 };
 
 enum hexp_type {
@@ -55,11 +55,11 @@ enum hexp_type {
 /* One `http-check expect` rule. */
 struct hexpect {
 	enum hexp_type type;
-	bool neg;     /* `!` */
-	char *pat;    /* the pattern as written */
-	bool re_ok;   /* re compiled */
-	regex_t re;   /* rstatus, rstring */
-	int nranges;  /* status: codes or ranges "200,301-302" */
+	bool neg; /* `!` */
+	char *pat; /* the pattern as written */
+	bool re_ok; /* re compiled */
+	regex_t re; /* rstatus, rstring */
+	int nranges; /* status: codes or ranges "200,301-302" */
 	int lo[HC_MAX_RANGES], hi[HC_MAX_RANGES];
 };
 
@@ -67,8 +67,8 @@ struct hexpect {
 struct hbackend {
 	struct list_head list; /* in hbackends */
 	struct proxy *be;
-	bool http;  /* `option httpchk` */
-	char *req;  /* the full HTTP request */
+	bool http; /* `option httpchk` */
+	char *req; /* the full HTTP request */
 	size_t reqlen;
 	struct hexpect *exp;
 	int nexp;
@@ -77,10 +77,10 @@ struct hbackend {
 
 struct hcheck {
 	struct list_head list; /* in checks */
-	struct hcheck *hnext;  /* chain of the server -> check table */
-	struct server *srv;    /* reference held */
+	struct hcheck *hnext; /* chain of the server -> check table */
+	struct server *srv; /* reference held */
 	struct hbackend *hb;
-	int health;   /* 0 .. rise + fall - 1 */
+	int health; /* 0 .. rise + fall - 1 */
 	bool enabled; /* not `disable health` */
 	enum hc_phase phase;
 	int fd;
@@ -106,12 +106,12 @@ static struct ev_loop *hc_loop;
 static int hc_spread; /* global spread-checks, percent */
 
 static const char *const status_names[HCHK_NSTATUS] = {
-	[HCHK_UNKNOWN] = "UNK",	    [HCHK_INI] = "INI",	      [HCHK_START] = "",
-	[HCHK_CHECKED] = "",	    [HCHK_HANA] = "HANA",     [HCHK_SOCKERR] = "SOCKERR",
-	[HCHK_L4OK] = "L4OK",	    [HCHK_L4TOUT] = "L4TOUT", [HCHK_L4CON] = "L4CON",
-	[HCHK_L6OK] = "L6OK",	    [HCHK_L6TOUT] = "L6TOUT", [HCHK_L6RSP] = "L6RSP",
-	[HCHK_L7TOUT] = "L7TOUT",   [HCHK_L7RSP] = "L7RSP",   [HCHK_L7OK] = "L7OK",
-	[HCHK_L7OKC] = "L7OKC",	    [HCHK_L7STS] = "L7STS",
+	[HCHK_UNKNOWN] = "UNK",	  [HCHK_INI] = "INI",	    [HCHK_START] = "",
+	[HCHK_CHECKED] = "",	  [HCHK_HANA] = "HANA",	    [HCHK_SOCKERR] = "SOCKERR",
+	[HCHK_L4OK] = "L4OK",	  [HCHK_L4TOUT] = "L4TOUT", [HCHK_L4CON] = "L4CON",
+	[HCHK_L6OK] = "L6OK",	  [HCHK_L6TOUT] = "L6TOUT", [HCHK_L6RSP] = "L6RSP",
+	[HCHK_L7TOUT] = "L7TOUT", [HCHK_L7RSP] = "L7RSP",   [HCHK_L7OK] = "L7OK",
+	[HCHK_L7OKC] = "L7OKC",	  [HCHK_L7STS] = "L7STS",
 };
 
 static const char *const status_descs[HCHK_NSTATUS] = {
@@ -272,8 +272,8 @@ static int parse_status_ranges(struct hexpect *e, const char *pat)
 static bool expect_opt_with_arg(const char *w)
 {
 	static const char *const opts[] = {
-		"min-recv",   "comment",    "ok-status", "error-status", "tout-status",
-		"on-success", "on-error",   "status-code", NULL,
+		"min-recv",   "comment",  "ok-status",	 "error-status", "tout-status",
+		"on-success", "on-error", "status-code", NULL,
 	};
 
 	for (int i = 0; opts[i]; i++)
@@ -472,7 +472,8 @@ nomem:
 
 static int hc_max_health(const struct server *s)
 {
-	int rise = s->check.rise > 0 ? s->check.rise : 1, fall = s->check.fall > 0 ? s->check.fall : 1;
+	int rise = s->check.rise > 0 ? s->check.rise : 1,
+	    fall = s->check.fall > 0 ? s->check.fall : 1;
 
 	return rise + fall - 1;
 }
@@ -598,21 +599,50 @@ static void hc_set_state(struct hcheck *hc, enum srv_check_state st)
 		snprintf(extra + l, sizeof(extra) - l, ", info: \"%s\"", hc->info);
 	}
 	if (st == SRV_CHK_DOWN)
-		health_log(be, SYSLOG_ALERT,
-			   "%sServer %s/%s is DOWN, reason: %s%s, check duration: %dms. %d active and "
-			   "%d backup servers left.%s %d sessions active, 0 requeued, %d remaining "
-			   "in queue.",
-			   kind, be->name, s->name, health_status_desc(hc->status), extra,
-			   hc->duration_ms, act, bck, act == 0 && bck > 0 ? " Running on backup." : "",
-			   cur, queued);
+		health_log(
+			be, SYSLOG_ALERT,
+			"%sServer %s/%s is DOWN, reason: %s%s, check duration: %dms. %d active and "
+			"%d backup servers left.%s %d sessions active, 0 requeued, %d remaining "
+			"in queue.",
+			kind, be->name, s->name, health_status_desc(hc->status), extra,
+			hc->duration_ms, act, bck, act == 0 && bck > 0 ? " Running on backup." : "",
+			cur, queued);
 	else
-		health_log(be, SYSLOG_NOTICE,
-			   "%sServer %s/%s is UP, reason: %s%s, check duration: %dms. %d active and "
-			   "%d backup servers online.%s 0 sessions requeued, %d total in queue.",
-			   kind, be->name, s->name, health_status_desc(hc->status), extra,
-			   hc->duration_ms, act, bck, act == 0 && bck > 0 ? " Running on backup." : "",
-			   queued);
+		health_log(
+			be, SYSLOG_NOTICE,
+			"%sServer %s/%s is UP, reason: %s%s, check duration: %dms. %d active and "
+			"%d backup servers online.%s 0 sessions requeued, %d total in queue.",
+			kind, be->name, s->name, health_status_desc(hc->status), extra,
+			hc->duration_ms, act, bck, act == 0 && bck > 0 ? " Running on backup." : "",
+			queued);
 	health_log_no_server(be, act0 + bck0, act + bck);
+}
+
+/* Conclude the running check with a result, update the counter, schedule the next one. */
+/*
+ * `option log-health-checks`: one line per check that moves the counter,
+ * "Health check for server web/s1 failed, reason: ..., status: 2/3 UP."
+ */
+static void hc_log_check(struct hcheck *hc, bool ok, bool up_after)
+{
+	struct server *s = hc->srv;
+	int rise = hc_rise(s), fall = s->check.fall > 0 ? s->check.fall : 1;
+	char extra[256] = "";
+
+	if (hc->code)
+		snprintf(extra, sizeof(extra), ", code: %d", hc->code);
+	if (hc->info[0]) {
+		size_t l = strlen(extra);
+
+		snprintf(extra + l, sizeof(extra) - l, ", info: \"%s\"", hc->info);
+	}
+	health_log(s->be, SYSLOG_NOTICE,
+		   "Health check for %sserver %s/%s %s, reason: %s%s, check duration: %dms, "
+		   "status: %d/%d %s.",
+		   s->backup ? "backup " : "", s->be->name, s->name, ok ? "succeeded" : "failed",
+		   health_status_desc(hc->status), extra, hc->duration_ms,
+		   up_after ? hc->health - rise + 1 : hc->health, up_after ? fall : rise,
+		   up_after ? "UP" : "DOWN");
 }
 
 /* Conclude the running check with a result, update the counter, schedule the next one. */
@@ -620,7 +650,8 @@ static void hc_conclude(struct hcheck *hc, enum hchk_status st, int code, const 
 {
 	struct server *s = hc->srv;
 	bool ok = st == HCHK_L4OK || st == HCHK_L7OK || st == HCHK_L7OKC || st == HCHK_L6OK;
-	int max = hc_max_health(s), rise = hc_rise(s);
+	int max = hc_max_health(s), rise = hc_rise(s), before = hc->health;
+	enum srv_check_state next = s->chk_state;
 	uint64_t now = now_ms();
 
 	hc->duration_ms = (int)(now - hc->t_start);
@@ -638,8 +669,7 @@ static void hc_conclude(struct hcheck *hc, enum hchk_status st, int code, const 
 			hc->health++;
 		if (hc->health >= rise) {
 			hc->health = max;
-			if (s->chk_state == SRV_CHK_DOWN)
-				hc_set_state(hc, SRV_CHK_UP);
+			next = SRV_CHK_UP;
 		}
 	} else {
 		hc->result = HCHK_RES_FAILED;
@@ -649,17 +679,20 @@ static void hc_conclude(struct hcheck *hc, enum hchk_status st, int code, const 
 			hc->health--;
 		} else {
 			hc->health = 0;
-			if (s->chk_state == SRV_CHK_UP)
-				hc_set_state(hc, SRV_CHK_DOWN);
+			next = SRV_CHK_DOWN;
 		}
 	}
+	if (hc->health != before && (s->be->options & PX_OPT_LOG_HEALTH))
+		hc_log_check(hc, ok, next == SRV_CHK_UP);
+	if (next != s->chk_state)
+		hc_set_state(hc, next);
 	hc_schedule(hc, hc_spread_ms(hc_interval(hc)));
 }
 
 /* ---- HTTP response evaluation ---- */
 
 struct hresp {
-	bool bad;       /* what arrived cannot be an HTTP response */
+	bool bad; /* what arrived cannot be an HTTP response */
 	bool status_ok; /* a valid status line */
 	int code;
 	char reason[96];
@@ -956,7 +989,7 @@ static int hc_target(const struct server *s, struct sockaddr_storage *ss, sockle
 		}
 	} else {
 		*ss = s->addr;
-		*len = s->addrlen ? s->addrlen :
+		*len = s->addrlen		 ? s->addrlen :
 		       ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 						   sizeof(struct sockaddr_in);
 		port = ss->ss_family == AF_INET6 ? ((struct sockaddr_in6 *)ss)->sin6_port :
@@ -1235,15 +1268,17 @@ int health_force(struct server *s, bool up)
 	health_count_usable(be, &act, &bck);
 	pthread_mutex_unlock(&be->lock);
 	if (up)
-		health_log(be, SYSLOG_NOTICE,
-			   "%sServer %s/%s is UP (forced by the runtime API). %d active and %d backup "
-			   "servers online.",
-			   s->backup ? "Backup " : "", be->name, s->name, act, bck);
+		health_log(
+			be, SYSLOG_NOTICE,
+			"%sServer %s/%s is UP (forced by the runtime API). %d active and %d backup "
+			"servers online.",
+			s->backup ? "Backup " : "", be->name, s->name, act, bck);
 	else
-		health_log(be, SYSLOG_ALERT,
-			   "%sServer %s/%s is DOWN (forced by the runtime API). %d active and %d backup "
-			   "servers left.",
-			   s->backup ? "Backup " : "", be->name, s->name, act, bck);
+		health_log(
+			be, SYSLOG_ALERT,
+			"%sServer %s/%s is DOWN (forced by the runtime API). %d active and %d backup "
+			"servers left.",
+			s->backup ? "Backup " : "", be->name, s->name, act, bck);
 	health_log_no_server(be, act0 + bck0, act + bck);
 	return 0;
 }

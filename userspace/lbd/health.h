@@ -19,22 +19,22 @@
 /* HAProxy's check status codes (HCHK_STATUS_*), as `show servers state` prints them. */
 enum hchk_status {
 	HCHK_UNKNOWN = 0,
-	HCHK_INI,      /* not checked yet */
+	HCHK_INI, /* not checked yet */
 	HCHK_START,
 	HCHK_CHECKED,
 	HCHK_HANA,
-	HCHK_SOCKERR,  /* socket error */
-	HCHK_L4OK,     /* connect succeeded */
-	HCHK_L4TOUT,   /* connect timed out */
-	HCHK_L4CON,    /* connect failed (refused, unreachable) */
+	HCHK_SOCKERR, /* socket error */
+	HCHK_L4OK, /* connect succeeded */
+	HCHK_L4TOUT, /* connect timed out */
+	HCHK_L4CON, /* connect failed (refused, unreachable) */
 	HCHK_L6OK,
 	HCHK_L6TOUT,
 	HCHK_L6RSP,
-	HCHK_L7TOUT,   /* no complete response in time */
-	HCHK_L7RSP,    /* invalid response, or content did not match */
-	HCHK_L7OK,     /* expected response */
+	HCHK_L7TOUT, /* no complete response in time */
+	HCHK_L7RSP, /* invalid response, or content did not match */
+	HCHK_L7OK, /* expected response */
 	HCHK_L7OKC,
-	HCHK_L7STS,    /* wrong status */
+	HCHK_L7STS, /* wrong status */
 	HCHK_NSTATUS,
 };
 
@@ -49,16 +49,16 @@ enum hchk_result {
 
 /* A snapshot of a server's check, for the runtime API. */
 struct health_info {
-	bool configured;  /* the server has `check` */
-	bool enabled;     /* not `disable health` */
-	bool running;     /* a check is in progress */
-	bool paused;      /* maintenance: checks paused */
-	int health;       /* 0 .. rise + fall - 1 (HAProxy's counter) */
+	bool configured; /* the server has `check` */
+	bool enabled; /* not `disable health` */
+	bool running; /* a check is in progress */
+	bool paused; /* maintenance: checks paused */
+	int health; /* 0 .. rise + fall - 1 (HAProxy's counter) */
 	int rise, fall;
 	enum hchk_status status;
 	enum hchk_result result;
-	int code;         /* HTTP status of the last L7 check, 0 when none */
-	int duration_ms;  /* of the last check, -1 when none */
+	int code; /* HTTP status of the last L7 check, 0 when none */
+	int duration_ms; /* of the last check, -1 when none */
 	const char *info; /* last check's detail ("Connection refused"), "" when none */
 };
 

@@ -1,0 +1,176 @@
+#!/bin/bash
+# Discovery through the L4 tier: servers put in etcd take new flows at the
+# XDP VIP within a second; a deleted server takes no new flows while its open
+# ones finish. Topology as in xdp_l4.sh:
+#
+#   [cli] c1 198.51.100.2 --- c0 198.51.100.1 [balancer] 203.0.113.1 s0 --- s1 203.0.113.10,.11 [srv]
+#
+# The balancer is this script's own network namespace (unshare -n); etcd runs
+# on its loopback.
+if [ -z "${XLB_IN_NS:-}" ]; then
+	exec unshare -n env XLB_IN_NS=1 bash "$0" "$@"
+fi
+. "$(dirname "$0")/lib.sh"
+
+for t in etcd etcdctl socat; do
+	if ! command -v $t >/dev/null; then
+		skip "$t not installed"
+		exit 0
+	fi
+done
+if [ ! -f "$BUILD/lb.bpf.o" ]; then
+	skip "build/lb.bpf.o not built"
+	exit 0
+fi
+export ETCDCTL_API=3
+
+ip link set lo up
+PIN=/sys/fs/bpf/xlb-disc-$$
+CLI=$(t_netns cli)
+SRV=$(t_netns srv)
+# t_netns ran in a subshell: record the namespaces here so that cleanup deletes them.
+T_NETNS+=("$CLI" "$SRV")
+in_cli() { ip netns exec "$CLI" "$@"; }
+in_srv() { ip netns exec "$SRV" "$@"; }
+cleanup_xdp() {
+	ip link set dev c0 xdp off 2>/dev/null
+	ip link set dev s0 xdp off 2>/dev/null
+	rm -rf "$PIN" 2>/dev/null
+}
+trap 'cleanup_xdp; t_cleanup' EXIT
+
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+if ! ip link add c0 type veth peer name c1 netns "$CLI" ||
+	! ip link add s0 type veth peer name s1 netns "$SRV"; then
+	skip "cannot create veth pairs"
+	exit 0
+fi
+ip addr add 198.51.100.1/24 dev c0
+ip addr add 198.51.100.100/32 dev c0
+ip addr add 203.0.113.1/24 dev s0
+ip link set c0 up
+ip link set s0 up
+sysctl -qw net.ipv4.ip_forward=1
+in_cli ip addr add 198.51.100.2/24 dev c1
+in_cli ip link set c1 up
+in_cli ip route add default via 198.51.100.1
+in_srv ip addr add 203.0.113.10/24 dev s1
+in_srv ip addr add 203.0.113.11/24 dev s1
+in_srv ip link set s1 up
+in_srv ip route add default via 203.0.113.1
+in_cli ethtool -K c1 tx off >/dev/null
+in_srv ethtool -K s1 tx off >/dev/null
+ethtool -K c0 tx off >/dev/null
+ethtool -K s0 tx off >/dev/null
+in_cli ip link set dev c1 xdp obj "$BUILD/xdp_pass.bpf.o" sec xdp 2>/dev/null ||
+	in_cli ethtool -K c1 gro on >/dev/null
+in_srv ip link set dev s1 xdp obj "$BUILD/xdp_pass.bpf.o" sec xdp 2>/dev/null ||
+	in_srv ethtool -K s1 gro on >/dev/null
+
+# `ip netns exec` execs the server: $! is the server itself, which cleanup kills.
+ip netns exec "$SRV" "$DEMO" -n s1 -l 203.0.113.10:8080 >"$T_TMP/s1.log" 2>&1 &
+T_PIDS+=($!)
+ip netns exec "$SRV" "$DEMO" -n s2 -l 203.0.113.11:8080 >"$T_TMP/s2.log" 2>&1 &
+T_PIDS+=($!)
+for i in $(seq 1 50); do
+	in_srv ss -ltn | grep -q 203.0.113.11:8080 && break
+	sleep 0.05
+done
+ping -c1 -W1 203.0.113.10 >/dev/null
+ping -c1 -W1 203.0.113.11 >/dev/null
+ping -c1 -W1 198.51.100.2 >/dev/null
+
+EC=$(t_port); EPP=$(t_port)
+ec() { etcdctl --endpoints http://127.0.0.1:$EC --dial-timeout 2s --command-timeout 5s "$@"; }
+wait_for() {
+	local n=$(($1 * 20)) i
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+ms() { echo $(($(date +%s%N) / 1000000)); }
+etcd --name e1 --data-dir "$T_TMP/etcd" \
+	--listen-client-urls http://127.0.0.1:$EC --advertise-client-urls http://127.0.0.1:$EC \
+	--listen-peer-urls http://127.0.0.1:$EPP --initial-advertise-peer-urls http://127.0.0.1:$EPP \
+	--initial-cluster e1=http://127.0.0.1:$EPP >"$T_TMP/etcd.log" 2>&1 &
+T_PIDS+=($!)
+check "etcd starts" wait_for 15 ec endpoint health 2>/dev/null
+PFX=/services/web/
+ec put ${PFX}s1 '{"addr":"203.0.113.10","port":8080}' >/dev/null
+
+SOCK=$T_TMP/lbd.sock
+cat >"$T_TMP/xdp.cfg" <<CFG
+global
+    stats socket $SOCK level admin
+    xlb-interface c0,s0
+    xlb-pin-root $PIN
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 10s
+    timeout server 10s
+frontend web
+    bind 198.51.100.100:80
+    default_backend web
+backend web
+    balance roundrobin
+    discovery etcd endpoints http://127.0.0.1:$EC prefix $PFX
+CFG
+"$LBD" -f "$T_TMP/xdp.cfg" >"$T_TMP/lbd.log" 2>&1 &
+LBD_PID=$!
+T_PIDS+=($LBD_PID)
+for i in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+if ! kill -0 $LBD_PID 2>/dev/null; then
+	fail "lbd starts with xlb-interface c0,s0"
+	sed 's/^/#   /' "$T_TMP/lbd.log"
+	exit 1
+fi
+api() { echo "$*" | socat -t 5 - "UNIX-CONNECT:$SOCK"; }
+vip() { in_cli curl -s -m 3 http://198.51.100.100/"${1:-}"; }
+served() {
+	local i
+	for ((i = 0; i < $1; i++)); do vip; done | sort -u | tr '\n' ' ' | sed 's/ $//'
+}
+
+tier=$(api "show status json" | jq -r '.. | objects | select(.name? == "web" and has("tier")) | .tier' 2>/dev/null | head -1)
+expect_eq "the frontend is served by XDP" "$tier" "xdp"
+check "the listed server takes flows at the VIP" wait_for 5 sh -c \
+	"[ \"\$(ip netns exec $CLI curl -s -m 3 http://198.51.100.100/)\" = s1 ]"
+
+# A put: new flows reach the new server within a second.
+t0=$(ms)
+ec put ${PFX}s2 '{"addr":"203.0.113.11","port":8080}' >/dev/null
+s2_seen() { [ "$(vip)" = s2 ] || [ "$(vip)" = s2 ]; }
+wait_for 3 s2_seen
+dt=$(($(ms) - t0))
+check "a put reaches the XDP tier: new flows go to s2 (after ${dt} ms < 1000)" [ "$dt" -lt 1000 ]
+expect_eq "flows are spread over both" "$(served 6)" "s1 s2"
+
+# A delete: open flows to s2 finish, new flows avoid it within a second.
+for i in 1 2 3 4; do
+	in_cli curl -s -m 10 -o "$T_TMP/slow$i" 'http://198.51.100.100/slow?ms=2000' &
+	slows[$i]=$!
+done
+sleep 0.3
+t0=$(ms)
+ec del ${PFX}s2 >/dev/null
+only_s1() { [ "$(served 4)" = s1 ]; }
+wait_for 3 only_s1
+dt=$(($(ms) - t0))
+check "a delete reaches the XDP tier: new flows avoid s2 (after ${dt} ms < 1000)" [ "$dt" -lt 1000 ]
+expect_eq "and keep avoiding it" "$(served 6)" "s1"
+bad=0
+for i in 1 2 3 4; do wait ${slows[$i]} || bad=$((bad + 1)); done
+expect_eq "the flows open on s2 and s1 completed" "$bad" 0
+expect_eq "s2 answered its open flows after its removal" \
+	"$(cat "$T_TMP"/slow* | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ')" "s1=2 s2=2 "
+
+kill $LBD_PID
+wait $LBD_PID 2>/dev/null
+if [ "$T_FAILED" != 0 ]; then
+	sed 's/^/#   /' "$T_TMP/lbd.log" | tail -40
+fi
+t_done
