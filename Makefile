@@ -66,6 +66,11 @@ $(O)/userspace/lbd/maps.o: $(SKELS)
 $(BUILD)/lbd: $(LBD_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# lbctl parses configs with every keyword lbd knows (discovery, XDP, ...):
+# it links lbd's modules too.
+$(BUILD)/lbctl: tools/lbctl.c $(LIB_OBJS) $(LBD_LIB_OBJS) $(ALL_HDRS)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LBD_LIB_OBJS) $(LDLIBS)
+
 $(BUILD)/%: tools/%.c $(LIB_OBJS) $(ALL_HDRS)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 

@@ -174,7 +174,30 @@ done
 wait "${pids[@]}"
 n=$(grep -l '^# pxname,svname' "$T_TMP"/par.* | wc -l)
 expect_eq "40 concurrent sessions all answered" "$n" 40
+# 500 random commands from the API's own words, in one interactive session.
+words=(show stat info servers state json status backend set server web/s1 web/zz nope/s1 weight
+	state ready drain maint health up down addr 127.0.0.1 port 1 99999 -1 0 50% 256 257 x
+	enable disable add get clear counters all help user operator prompt timeout cli
+	maxconn conns sess xdp version ';' '\;' '\\' "'" '"' '%' '' check inter rise fall backup)
+{
+	echo prompt
+	for i in $(seq 1 500); do
+		line=""
+		for j in $(seq 1 $((RANDOM % 7 + 1))); do
+			line+="${words[$((RANDOM % ${#words[@]}))]} "
+		done
+		case "$line" in *prompt* | *quit*) line=${line//prompt/help} ;; esac
+		echo "$line"
+	done
+	echo quit
+} >"$T_TMP/fuzz"
+timeout 30 socat -t 10 - UNIX-CONNECT:$ADMIN <"$T_TMP/fuzz" >"$T_TMP/fuzz.out" 2>&1
+check "500 random commands in one session: lbd still answers" [ "$(api "show cli level" | head -1)" = admin ]
 check "lbd still running after the malformed input" kill -0 $LBD_PID
+# Undo what the random commands may have changed.
+api "set server web/s1 weight 10; set server web/s1 state ready; set server web/s1 health up" >/dev/null
+api "set server web/s2 weight 10; set server web/s2 state ready; set server web/s1 addr 127.0.0.1 port $P1" >/dev/null
+api "set maxconn server web/s1 0" >/dev/null
 
 # ---- weight ----
 expect_eq "set server weight: no output on success" "$(api "set server web/s1 weight 50%")" ""

@@ -136,7 +136,7 @@ fi
 sleep 0.8
 expect_eq "checked servers start and stay UP" "$(srv_status web/s1) $(srv_status web/s2)" "UP UP"
 expect_eq "httpchk: status 200 expected, 200 received: check_status L7OK" \
-	"$(api "show stat" | awk -F, '$1=="web" && $2=="s1" {print $37, $38}')" "L7OK 200"
+	"$(api "show stat" | awk -F, '$1=="web" && $2=="s1" {sub(/^\* /, "", $37); print $37, $38}')" "L7OK 200"
 
 # ---- expectations ----
 wait_status st500/a DOWN 3000 >/dev/null

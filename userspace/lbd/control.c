@@ -95,9 +95,9 @@ int control_pre_listen(struct lbd *d, char **err)
 		if (!(px->cap & PX_CAP_FE))
 			continue;
 		if (!px->xdp && !px->xdp_reason)
-			px->xdp_reason = strdup(d->xdp_enabled ?
-							"bind address not on an attached interface" :
-							"no XDP interface attached");
+			px->xdp_reason = strdup(
+				d->xdp_enabled ? "bind address not on an attached interface" :
+						 "no XDP interface attached");
 	}
 	return 0;
 }

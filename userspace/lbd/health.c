@@ -1042,8 +1042,11 @@ static void hc_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	switch (hc->phase) {
 	case HC_IDLE:
+		/* Removed without health_server_removed(): drop the check and the reference. */
+		if (s->removed)
+			return hcheck_free(hc);
 		/* Paused while disabled or in maintenance; looked at again after inter. */
-		if (!hc->enabled || s->admin == SRV_ADMIN_MAINT || s->removed) {
+		if (!hc->enabled || s->admin == SRV_ADMIN_MAINT) {
 			hc_schedule(hc, s->check.inter ? s->check.inter : 2000);
 			return;
 		}

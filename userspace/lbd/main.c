@@ -271,6 +271,9 @@ int main(int argc, char **argv)
 		}
 		lbd.pid = getpid();
 		ev_loop_fork(lbd.loop);
+		/* stderr is /dev/null now: later errors go to syslog. */
+		if (!lbd.debug)
+			lb_log_use_syslog(true);
 	}
 	if (pidfile || m->global.pidfile)
 		write_pidfile(pidfile ? pidfile : m->global.pidfile);
