@@ -428,12 +428,12 @@ net_snap() {
 			/^TcpExt:/ && !e { for (i = 1; i <= NF; i++) x[$i] = i; e = 1; next }
 			/^TcpExt:/ && e { sr = $x["TCPSynRetrans"]; pw = $x["PAWSTimewait"]; l = $x["ListenDrops"] }
 			END { print r + 0, sr + 0, pw + 0, l + 0, 0 }' /proc/net/snmp /proc/net/netstat
-		${ns:+ip netns exec "$ns"} sh -c 'for i in c0 s0 c1 s1; do
-			[ -d /sys/class/net/$i ] || continue
-			d=$(($(cat /sys/class/net/$i/statistics/rx_dropped) + $(cat /sys/class/net/$i/statistics/tx_dropped)))
-			x=$(ethtool -S $i 2>/dev/null | awk "/drops|errors/ {s += \$2} END {print s + 0}")
-			echo 0 0 0 0 $((d + x))
-			done'
+		# /proc/net/dev is the reader's namespace (/sys/class/net is the mounter's).
+		${ns:+ip netns exec "$ns"} awk -F'[: ]+' '$2 ~ /^[cs][01]$/ {print 0, 0, 0, 0, $6 + $14}' /proc/net/dev
+		for i in c0 s0 c1 s1; do
+			${ns:+ip netns exec "$ns"} ethtool -S $i 2>/dev/null |
+				awk '/drops|errors/ {s += $2} END {print 0, 0, 0, 0, s + 0}'
+		done
 	done | awk '{for (i = 1; i <= 5; i++) s[i] += $i} END {print s[1], s[2], s[3], s[4], s[5]}'
 }
 # KEEP_LOGS=1: every counter of every namespace before/after each run (nstat -asz).
@@ -547,6 +547,10 @@ for ((ROUND = 1; ROUND <= REPEAT; ROUND++)); do
 			log "unknown target '$t'"
 			continue
 		fi
+		# Another job's clean-up may delete namespaces it does not own: stop
+		# rather than report numbers of a broken topology.
+		[ -e "/run/netns/$CLI" ] && [ -e "/run/netns/$SRV" ] && ip link show c0 >/dev/null 2>&1 ||
+			die "namespace $CLI/$SRV or veth c0 vanished (removed from outside): results discarded"
 		fresh_tcp_state
 		if ! start_$t; then
 			log "$t: could not start"
