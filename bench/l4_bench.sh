@@ -27,7 +27,8 @@
 #   BPF_BENCH_N=200000    runs per case for bpf_test_lb --bench (0: skip)
 #   PEER_NAPI=gro         how the client's and servers' veth ends get NAPI (needed to
 #                         receive redirected frames): gro, or xdp (an XDP_PASS program)
-#   PIN_CPUS=0            1: client on CPU 0, balancer daemons and servers free (see README)
+#   PIN_CPUS=0            1: wrk on CPU 0; lbd, haproxy and the servers on CPU 1
+#                         (softirq work still runs where the sender runs; see README)
 #   WAIT_IDLE=30          before each run, wait up to this many seconds for the
 #                         machine to be >= 85% idle (another benchmark running)
 #   PROFILE_XDP=1         after the XDP runs, 2 short runs with kernel.bpf_stats_enabled
@@ -85,7 +86,7 @@ if [ -z "${XLB_L4B_IN_NS:-}" ]; then
 	# Per wrk run: its duration, set-up and the wait for a quiet machine;
 	# 2 runs per target and round; then the XDP profile runs and bpf_test_lb.
 	limit=$((REPEAT * nt * 2 * (d + 20 + ${WAIT_IDLE:-30}) + 360))
-	XLB_L4B_IN_NS=1 XLB_L4B_LIMIT=$limit exec timeout -k 15 "$limit" unshare -n bash "$0" "$@"
+	XLB_L4B_IN_NS=1 exec timeout -k 15 "$limit" unshare -n bash "$0" "$@"
 fi
 
 # ---- inside the balancer's namespace ----
@@ -104,6 +105,7 @@ VIP_HAP=198.51.100.103
 SOCK=$TMP/lbd.sock
 
 in_cli() { ip netns exec "$CLI" "$@"; }
+in_srv() { ip netns exec "$SRV" "$@"; }
 # Run a bounded command in the background and wait for it, so that a signal
 # (timeout, Ctrl-C) reaches the traps at once instead of after the command.
 bounded() {
@@ -114,7 +116,6 @@ bounded() {
 	BG_PID=
 	return $rc
 }
-in_srv() { ip netns exec "$SRV" "$@"; }
 log() { echo "# $*" >&2; }
 
 cleanup() {
@@ -174,6 +175,8 @@ ip netns add "$CLI" || die "cannot create netns $CLI"
 ip netns add "$SRV" || die "cannot create netns $SRV"
 in_cli ip link set lo up
 in_srv ip link set lo up
+# This run's namespaces (by inode), to tell its processes from other jobs'.
+OUR_NS=":.($(stat -L -c %i /proc/self/ns/net)|$(stat -L -c %i /run/netns/$CLI)|$(stat -L -c %i /run/netns/$SRV))."
 ip link add c0 type veth peer name c1 netns "$CLI" || die "cannot create veth c0/c1"
 ip link add s0 type veth peer name s1 netns "$SRV" || die "cannot create veth s0/s1"
 ip addr add 198.51.100.1/24 dev c0
@@ -203,7 +206,8 @@ else
 	in_cli ethtool -K c1 gro on >/dev/null || die "gro on c1"
 	in_srv ethtool -K s1 gro on >/dev/null || die "gro on s1"
 fi
-# Many short connections: let the servers and haproxy reuse TIME_WAIT tuples.
+# Many short connections: outgoing connects (wrk, haproxy) may reuse their own
+# TIME_WAIT tuples; deep accept queues.
 for ns in "" "$CLI" "$SRV"; do
 	if [ -n "$ns" ]; then
 		ip netns exec "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.core.somaxconn=4096 \
@@ -215,7 +219,7 @@ for ns in "" "$CLI" "$SRV"; do
 done
 
 # Diagnosis only (DIAG_SRV_NO_TW=1): servers keep no TIME_WAIT sockets, so no
-# SYN can be refused by one (see bench/README.md, "SNAT ports and PAWS").
+# SYN can be refused by one (bench/README.md, L4 findings, PAWS).
 [ "${DIAG_SRV_NO_TW:-0}" = 1 ] && in_srv sysctl -qw net.ipv4.tcp_max_tw_buckets=0
 
 # ---- servers ----
@@ -411,6 +415,19 @@ wait_quiet() {
 	done
 	echo "$idle"
 }
+# CPU ticks (user + system, reaped children included) of every process that
+# is not in this run's three namespaces and is not a kernel thread: other
+# jobs on the machine. A process that exits is still counted, through its
+# parent's cutime/cstime.
+foreign_ticks() {
+	find /proc -maxdepth 3 -regex '/proc/[0-9]+/ns/net' -printf '%h %l\n' 2>/dev/null |
+		awk -v ours="$OUR_NS" '$2 !~ ours {sub(/\/ns$/, "", $1); print $1 "/stat"}' |
+		xargs cat 2>/dev/null |
+		awk '{pid = $1; sub(/^.*\) /, ""); if (pid != 2 && $2 != 2) s += $12 + $13 + $14 + $15}
+			END {printf "%d\n", s}'
+}
+CLK_TCK=$(getconf CLK_TCK)
+NCPU=$(nproc)
 # Loss counters, summed over the 3 namespaces and the 4 veth ends:
 # "retrans syn_retrans paws_tw listen_drops if_drops"
 #   retrans      TCP segments retransmitted (RetransSegs)
@@ -448,15 +465,21 @@ nstat_dump() { # LABEL
 net_delta() { echo "$1 $2" | awk '{print $6-$1, $7-$2, $8-$3, $9-$4, $10-$5}'; }
 # run_wrk TARGET MODE(close|ka): writes RES[...]
 run_wrk() {
-	local t=$1 mode=$2 out=$TMP/wrk.$1.$2.$ROUND.txt hdr=() c0 c1 n0 n1 rps p50 p99 errs non2xx idle
+	local t=$1 mode=$2 out=$TMP/wrk.$1.$2.$ROUND.txt hdr=() c0 c1 n0 n1 f0 f1 t0 t1 foreign
+	local rps p50 p99 errs non2xx idle
 	[ "$mode" = close ] && hdr=(-H 'Connection: close')
 	idle=$(wait_quiet)
 	nstat_dump "$t.$mode.$ROUND.before"
 	n0=$(net_snap)
+	f0=$(foreign_ticks)
+	t0=$(date +%s.%N)
 	c0=$(cpu_sample)
-	bounded ip netns exec "$CLI" timeout -k 5 $((DUR_S + 15)) "${CLI_CPU[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" \
-		--latency "${hdr[@]}" "http://$TARGET_ADDR/" >"$out" 2>&1
+	bounded ip netns exec "$CLI" timeout -k 5 $((DUR_S + 15)) "${CLI_CPU[@]}" \
+		wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${hdr[@]}" "http://$TARGET_ADDR/" \
+		>"$out" 2>&1
 	c1=$(cpu_sample)
+	t1=$(date +%s.%N)
+	f1=$(foreign_ticks)
 	n1=$(net_snap)
 	nstat_dump "$t.$mode.$ROUND.after"
 	rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
@@ -471,10 +494,16 @@ run_wrk() {
 	RES[$t.$mode.cpu.$ROUND]=$(cpu_delta "$c0" "$c1")
 	RES[$t.$mode.net.$ROUND]=$(net_delta "$n0" "$n1")
 	RES[$t.$mode.idle.$ROUND]=$idle
+	foreign=$(awk -v a="$f0" -v b="$f1" -v t0="$t0" -v t1="$t1" -v hz="$CLK_TCK" -v n="$NCPU" \
+		'BEGIN { d = (t1 - t0) * hz * n; printf "%.0f", (d > 0 ? 100 * (b - a) / d : 0) }')
+	RES[$t.$mode.foreign.$ROUND]=$foreign
+	# Busy: the run started on a busy machine, or other jobs took > 10 % of it.
+	RES[$t.$mode.busy.$ROUND]=0
+	[ "$idle" -lt 85 ] || [ "$foreign" -gt 10 ] && RES[$t.$mode.busy.$ROUND]=1
 	[ -n "$rps" ] || { log "$t/$mode: wrk gave no result:"; sed 's/^/#   /' "$out" >&2; }
 	log "$t/$mode round $ROUND: ${rps:-?} req/s, p50 ${p50:-?}, p99 ${p99:-?}," \
 		"errors ${errs:-0}+${non2xx:-0}; cpu user/sys/softirq/idle ${RES[$t.$mode.cpu.$ROUND]}" \
-		"(idle before: $idle%); retrans/syn-retrans/paws-tw/listen-drops/if-drops ${RES[$t.$mode.net.$ROUND]}"
+		"(idle before: $idle%, other jobs: $foreign%); retrans/syn-retrans/paws-tw/listen-drops/if-drops ${RES[$t.$mode.net.$ROUND]}"
 }
 # latency value from wrk ("1.23ms", "850.00us", "1.01s") in ms
 to_ms() {
@@ -482,10 +511,25 @@ to_ms() {
 		else if ($1 ~ /m$/) v *= 60000; else if ($1 ~ /s$/) v *= 1000; printf "%.3f", v}'
 }
 # median over rounds of RES[KEY.r]
+# median KEY PREFIX: the median over the rounds of RES[KEY.r], leaving out
+# rounds that ran on a busy machine (RES[PREFIX.busy.r]) unless all did.
 median() {
-	local r
-	for ((r = 1; r <= REPEAT; r++)); do echo "${RES[$1.$r]:-0}"; done |
+	local r rounds=()
+	for ((r = 1; r <= REPEAT; r++)); do
+		[ "${RES[$2.busy.$r]:-0}" = 0 ] && rounds+=($r)
+	done
+	[ ${#rounds[@]} = 0 ] && rounds=($(seq 1 "$REPEAT"))
+	for r in "${rounds[@]}"; do echo "${RES[$1.$r]:-0}"; done |
 		sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2] + v[NR/2+1]) / 2}'
+}
+# busy_mark PREFIX: "" when every round ran quiet, "†" when some did not
+# (left out of the median), "‡" when none did (the median includes them).
+busy_mark() {
+	local r n=0
+	for ((r = 1; r <= REPEAT; r++)); do
+		[ "${RES[$1.busy.$r]:-0}" = 1 ] && n=$((n + 1))
+	done
+	if [ $n = 0 ]; then echo ""; elif [ $n -lt "$REPEAT" ]; then echo "†"; else echo "‡"; fi
 }
 sum_rounds() {
 	local r s=0
@@ -599,16 +643,16 @@ name_of() {
 ratio() { # A B
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f×", a / b; else printf "–" }'
 }
-declare -A MED
-min_idle=100
+declare -A MED MARK
+nbusy=0
 for t in $TARGETS; do
 	[ -n "${OK[$t]:-}" ] || continue
 	for m in close ka; do
-		for k in rps p50 p99; do MED[$t.$m.$k]=$(median $t.$m.$k); done
+		for k in rps p50 p99; do MED[$t.$m.$k]=$(median $t.$m.$k $t.$m); done
+		MARK[$t.$m]=$(busy_mark $t.$m)
 		MED[$t.$m.err]=$(sum_rounds $t.$m.err)
 		for ((r = 1; r <= REPEAT; r++)); do
-			i=${RES[$t.$m.idle.$r]:-100}
-			[ "$i" -lt "$min_idle" ] && min_idle=$i
+			nbusy=$((nbusy + ${RES[$t.$m.busy.$r]:-0}))
 		done
 	done
 done
@@ -619,13 +663,19 @@ dir_k=${MED[direct.ka.rps]:-0}
 echo
 echo "## L4 results ($(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r), $(nproc) CPUs)"
 echo
+rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)
+git -C "$ROOT" diff --quiet HEAD -- bpf userspace 2>/dev/null || rev+=" + uncommitted bpf/userspace changes"
+echo "Build: ${rev:-?}; build/lbd of $(date -u -r "$BUILD/lbd" '+%Y-%m-%d %H:%M UTC')."
+echo
 echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency, the same for every target; servers: $SERVER x" \
 	"${#SRV_ADDRS[@]}; lbd/haproxy nbthread $NBTHREAD; rounds: $REPEAT (medians);" \
 	"PEER_NAPI=$PEER_NAPI; PIN_CPUS=$PIN_CPUS${DIAG_SRV_NO_TW:+; DIAG_SRV_NO_TW=$DIAG_SRV_NO_TW}"
-if [ "$min_idle" -lt 85 ]; then
+if [ "$nbusy" -gt 0 ]; then
 	echo
-	echo "**Warning: the machine was only $min_idle% idle before some run (other work on the same" \
-		"cores): those numbers measure the contention too.**"
+	echo "**$nbusy runs shared the machine with other jobs** (< 85 % idle at the start after" \
+		"waiting up to ${WAIT_IDLE:-30} s, or other processes took > 10 % of the CPU during the" \
+		"run). † = such rounds were left out of the median; ‡ = every round was such, the" \
+		"number measures that contention too."
 fi
 echo
 echo "| target | conn/s | keep-alive req/s | p50 / p99 close (ms) | p50 / p99 keep-alive (ms) | conn/s vs nft | conn/s vs haproxy | keep-alive vs direct | errors |"
@@ -635,24 +685,26 @@ for t in $TARGETS; do
 		echo "| $(name_of $t) | failed | | | | | | | |"
 		continue
 	fi
-	printf "| %s | %.0f | %.0f | %.2f / %.2f | %.2f / %.2f | %s | %s | %s | %s |\n" "$(name_of $t)" \
-		"${MED[$t.close.rps]}" "${MED[$t.ka.rps]}" \
+	printf "| %s | %.0f%s | %.0f%s | %.2f / %.2f | %.2f / %.2f | %s | %s | %s | %s |\n" "$(name_of $t)" \
+		"${MED[$t.close.rps]}" "${MARK[$t.close]}" "${MED[$t.ka.rps]}" "${MARK[$t.ka]}" \
 		"${MED[$t.close.p50]}" "${MED[$t.close.p99]}" "${MED[$t.ka.p50]}" "${MED[$t.ka.p99]}" \
 		"$(ratio "${MED[$t.close.rps]}" "$nft_c")" "$(ratio "${MED[$t.close.rps]}" "$hap_c")" \
 		"$(ratio "${MED[$t.ka.rps]}" "$dir_k")" "$((${MED[$t.close.err]} + ${MED[$t.ka.err]}))"
 done
 echo
-echo "Per run, last round — CPU of the whole machine (user / sys / softirq / idle %), idle % before"
-echo "the run, and loss over all namespaces: TCP retransmits / of which SYNs / SYNs refused by a"
-echo "server's TIME_WAIT (PAWS) / listen drops / veth drops:"
+echo "Per run, last round — CPU of the whole machine (user / sys / softirq / idle %); idle % just"
+echo "before the run / CPU % that other jobs took during it; loss over all namespaces: TCP"
+echo "retransmits / of which SYNs / SYNs refused by a server's TIME_WAIT (PAWS) / listen drops /"
+echo "veth drops:"
 echo
-echo "| target | close: cpu | idle before | loss | keep-alive: cpu | idle before | loss |"
+echo "| target | close: cpu | idle / others | loss | keep-alive: cpu | idle / others | loss |"
 echo "| --- | --- | ---: | --- | --- | ---: | --- |"
 for t in $TARGETS; do
 	[ -n "${OK[$t]:-}" ] || continue
-	echo "| $(name_of $t) | ${RES[$t.close.cpu.$REPEAT]:-} | ${RES[$t.close.idle.$REPEAT]:-}" \
+	echo "| $(name_of $t) | ${RES[$t.close.cpu.$REPEAT]:-}" \
+		"| ${RES[$t.close.idle.$REPEAT]:-} / ${RES[$t.close.foreign.$REPEAT]:-}" \
 		"| ${RES[$t.close.net.$REPEAT]:-} | ${RES[$t.ka.cpu.$REPEAT]:-}" \
-		"| ${RES[$t.ka.idle.$REPEAT]:-} | ${RES[$t.ka.net.$REPEAT]:-} |"
+		"| ${RES[$t.ka.idle.$REPEAT]:-} / ${RES[$t.ka.foreign.$REPEAT]:-} | ${RES[$t.ka.net.$REPEAT]:-} |"
 done
 
 empty=$(bpf_case "empty XDP program")

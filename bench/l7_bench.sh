@@ -1,8 +1,8 @@
 #!/bin/bash
 # L7 benchmark: wrk through lbd, HAProxy and nginx with the same routing
 # (one ACL, three servers), the same number of threads, keep-alive and one
-# request per connection. Prints requests/s, p50/p99 latency and the ratio
-# to HAProxy.
+# request per connection. Prints requests/s, p50/p99 latency and their
+# ratios to HAProxy's.
 #
 # Three network namespaces joined by veth pairs, created here and always
 # removed:
@@ -178,7 +178,8 @@ stop_proxy() {
 	sleep 0.5
 }
 
-# run_wrk MODE: prints "rps p50 p99" (latencies as wrk prints them)
+# run_wrk MODE: prints "rps p50 p99 errors" (latencies as wrk prints them;
+# errors: non-2xx responses and socket errors)
 run_wrk() {
 	local extra=() out
 	[ "$1" = close ] && extra=(-H "Connection: close")
@@ -186,8 +187,9 @@ run_wrk() {
 		http://10.77.1.2:8080/ 2>&1)
 	echo "$out" >>"$TMP/wrk.log"
 	awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
-	     /Non-2xx|Socket errors/ {err=err $0}
-	     END {printf "%s %s %s\n", rps ? rps : 0, p50 ? p50 : "-", p99 ? p99 : "-"}' <<<"$out"
+	     /Non-2xx/ {err += $NF}
+	     /Socket errors/ {gsub(/[^0-9 ]/, " "); err += $1 + $2 + $3 + $4}
+	     END {printf "%s %s %s %d\n", rps ? rps : 0, p50 ? p50 : "-", p99 ? p99 : "-", err}' <<<"$out"
 }
 
 command -v haproxy >/dev/null || PROXIES=${PROXIES/haproxy/}
@@ -199,6 +201,7 @@ write_hap_cfg
 write_nginx_cfg
 
 declare -A RPS P50 P99
+WARN=()
 rc=0
 for mode in keepalive close; do
 	for p in $PROXIES; do
@@ -209,24 +212,37 @@ for mode in keepalive close; do
 		fi
 		# warm-up, then the measured run
 		in_ns "$NS_C" wrk -t1 -c4 -d1s http://10.77.1.2:8080/ >/dev/null 2>&1
-		read -r r a b < <(run_wrk $mode)
+		read -r r a b e < <(run_wrk $mode)
 		RPS[$p.$mode]=$r
 		P50[$p.$mode]=$a
 		P99[$p.$mode]=$b
+		[ "${e:-0}" != 0 ] && WARN+=("$p $mode: $e errors (non-2xx or socket errors, see wrk's output)")
 		stop_proxy
 	done
 done
 
 printf "\nL7 proxy benchmark: %s threads, %s connections, %ss per run, one ACL, three servers\n" \
 	"$THREADS" "$CONNS" "$DUR"
-printf "%-10s %-10s %12s %10s %10s %10s\n" mode proxy "req/s" p50 p99 "vs haproxy"
+# wrk prints latencies as 512.00us, 1.20ms or 1.01s: in microseconds
+to_us() {
+	awk -v v="$1" 'BEGIN {
+		n = v + 0
+		if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000;
+		else if (v ~ /s$/) print n * 1000000; else print "" }'
+}
+printf "%-10s %-10s %12s %10s %10s %12s %12s\n" mode proxy "req/s" p50 p99 "req/s ratio" "p99 ratio"
 for mode in keepalive close; do
 	for p in $PROXIES; do
 		r=${RPS[$p.$mode]:-0}
 		h=${RPS[haproxy.$mode]:-0}
 		ratio=$(awk -v r="$r" -v h="$h" 'BEGIN { if (h > 0) printf "%.2f", r / h; else print "-" }')
-		printf "%-10s %-10s %12s %10s %10s %10s\n" "$mode" "$p" "$r" "${P50[$p.$mode]:--}" \
-			"${P99[$p.$mode]:--}" "$ratio"
+		a=$(to_us "${P99[$p.$mode]:--}")
+		b=$(to_us "${P99[haproxy.$mode]:--}")
+		pratio=$(awk -v a="$a" -v b="$b" 'BEGIN { if (a != "" && b > 0) printf "%.2f", a / b; else print "-" }')
+		printf "%-10s %-10s %12s %10s %10s %12s %12s\n" "$mode" "$p" "$r" "${P50[$p.$mode]:--}" \
+			"${P99[$p.$mode]:--}" "$ratio" "$pratio"
 	done
 done
+echo "(ratios against haproxy: req/s higher is better, p99 lower is better)"
+for w in "${WARN[@]}"; do echo "warning: $w"; done
 exit $rc

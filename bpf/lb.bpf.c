@@ -3,8 +3,9 @@
  * xlb's XDP program: the L4 tier. Packets to a `mode tcp` (or UDP) VIP pick a
  * server (weighted round-robin slots or a Maglev row), remember the choice
  * in the flow table, are translated (fullnat or nat) and leave through
- * XDP_TX or a devmap redirect toward the next hop bpf_fib_lookup found.
- * Server replies are found in the reverse table and translated back.
+ * XDP_TX or a devmap redirect toward the next hop bpf_fib_lookup found; the
+ * next hop is cached in the flow entry, so established packets skip the
+ * lookup. Server replies are found in the reverse table and translated back.
  * Everything else goes to the kernel (XDP_PASS), counted by reason.
  *
  * Map layouts: lb_kern_user.h. Docs: doc/xdp.md.
@@ -24,6 +25,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u32 snat_probes = 8; /* fullnat source ports tried per new flow */
 const volatile __u32 pick_tries = 4; /* rr slots tried when a slot's server is unusable */
 const volatile __u64 touch_ns = 1000000000; /* TCP flows refresh last_seen at most this often */
+const volatile __u64 nh_cache_ns = XLB_NH_CACHE_NS; /* a cached next hop is looked up again after */
 
 #define XLB_PICK_TRIES_MAX 16
 
@@ -141,49 +143,82 @@ static __always_inline __be16 xlb_snat_port(struct xlb_tuple *rk, const struct x
 	return 0;
 }
 
-/*
- * Send a translated packet: rewrite it, then TX/redirect toward the next hop
- * when the fib lookup succeeded, else hand it to the kernel, which forwards
- * it by itself (and resolves the missing neighbour).
- */
-static __always_inline int xlb_emit(struct xdp_md *ctx, struct xlb_pkt *p,
-				    const struct xlb_xlate *x, struct bpf_fib_lookup *fib, int rc)
+/* May the packet leave through the next hop cached in a flow entry? */
+static __always_inline bool xlb_nh_ok(const struct xlb_nh *nh, const struct xlb_pkt *p, __u32 gen,
+				      __u64 now)
 {
-	struct ethhdr *eth = p->eth;
+	return nh->at && nh->gen == gen && nh->iif == p->iif && now - nh->at < nh_cache_ns &&
+	       p->l3_len <= nh->max_len;
+}
+
+/*
+ * Turn a route lookup into a next hop. Returns 0 with *nh filled (and so
+ * cached, when nh is in a flow entry) when the frame can leave through XDP,
+ * else the counter that says why the kernel gets it. A failed lookup leaves
+ * *nh as it was: a stale entry fails xlb_nh_ok() again on the next packet.
+ */
+static __always_inline __u32 xlb_nh_set(const struct xlb_pkt *p, const struct bpf_fib_lookup *fib,
+					int rc, struct xlb_nh *nh, __u32 gen, __u64 now)
+{
 	__u32 oif = fib->ifindex;
 
-	if (xlb_rewrite(ctx, p, x))
-		return XDP_DROP;
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
 		break;
 	case BPF_FIB_LKUP_RET_NO_NEIGH:
-		xlb_count(XLB_STAT_FIB_NO_NEIGH);
-		return XDP_PASS;
+		return XLB_STAT_FIB_NO_NEIGH;
 	case BPF_FIB_LKUP_RET_FWD_DISABLED:
-		xlb_count(XLB_STAT_FIB_FWD_OFF);
-		return XDP_PASS;
+		return XLB_STAT_FIB_FWD_OFF;
 	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
-		xlb_count(XLB_STAT_FIB_MTU);
-		return XDP_PASS;
+		return XLB_STAT_FIB_MTU;
 	default:
-		xlb_count(XLB_STAT_FIB_FAIL);
-		return XDP_PASS;
+		return XLB_STAT_FIB_FAIL;
 	}
-	if (oif != ctx->ingress_ifindex && !bpf_map_lookup_elem(&tx_ports, &oif)) {
-		xlb_count(XLB_STAT_NO_TX_PORT);
-		return XDP_PASS;
-	}
-	if (xlb_dec_ttl(ctx, p) || (void *)(eth + 1) > (void *)(long)ctx->data_end)
+	if (oif != p->iif && !bpf_map_lookup_elem(&tx_ports, &oif))
+		return XLB_STAT_NO_TX_PORT;
+	/* The stamp last: a reader on another CPU checks it first. */
+	__builtin_memcpy(nh->dmac, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(nh->smac, fib->smac, ETH_ALEN);
+	nh->oif = oif;
+	nh->iif = p->iif;
+	nh->max_len = p->l3_len;
+	nh->gen = gen;
+	nh->at = now;
+	return 0;
+}
+
+/* Translate the packet and send it to the next hop: XDP_TX or a devmap redirect. */
+static __always_inline int xlb_send(struct xdp_md *ctx, struct xlb_pkt *p,
+				    const struct xlb_xlate *x, const struct xlb_nh *nh)
+{
+	struct ethhdr *eth = p->eth;
+	__u32 oif = nh->oif;
+
+	if (xlb_rewrite(ctx, p, x) || xlb_dec_ttl(ctx, p) ||
+	    (void *)(eth + 1) > (void *)(long)ctx->data_end)
 		return XDP_DROP;
-	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
-	if (oif == ctx->ingress_ifindex) {
+	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
+	if (oif == p->iif) {
 		xlb_count(XLB_STAT_XDP_TX);
 		return XDP_TX;
 	}
 	xlb_count(XLB_STAT_REDIRECT);
 	return bpf_redirect_map(&tx_ports, oif, 0);
+}
+
+/*
+ * No next hop for XDP (why: a XLB_STAT_FIB_* or NO_TX_PORT counter): hand
+ * the translated packet to the kernel, MACs and TTL as received; it forwards
+ * the packet by itself (and resolves a missing neighbour).
+ */
+static __always_inline int xlb_pass_translated(struct xdp_md *ctx, struct xlb_pkt *p,
+					       const struct xlb_xlate *x, __u32 why)
+{
+	if (xlb_rewrite(ctx, p, x))
+		return XDP_DROP;
+	xlb_count_var(why);
+	return XDP_PASS;
 }
 
 static __always_inline __u64 xlb_udp_timeout(const struct xlb_cfg *c)
@@ -217,8 +252,9 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 	struct xlb_server *srv = NULL;
 	struct xlb_scratch *sc;
 	struct xlb_flow *f, *nf;
+	struct xlb_nh *nh;
 	struct xlb_cfg *c;
-	__u32 zero = 0, reason = 0, be_idx = vip->be_idx, vip_id = vip->id, srv_id, why;
+	__u32 zero = 0, reason = 0, be_idx = vip->be_idx, vip_id = vip->id, srv_id, why, gen;
 	__u64 now;
 	int rc;
 
@@ -235,7 +271,9 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 		return XDP_PASS;
 	vs = bpf_map_lookup_elem(&vip_stats, &vip_id);
 	c = bpf_map_lookup_elem(&cfg, &zero);
-	now = bpf_ktime_get_ns();
+	gen = c ? c->fib_gen : 0;
+	/* Idle timeouts and the next-hop cache need seconds, not nanoseconds: the cheap clock. */
+	now = bpf_ktime_get_coarse_ns();
 
 	f = bpf_map_lookup_elem(&flows, &p->t);
 	if (p->t.proto == IPPROTO_TCP) {
@@ -244,6 +282,8 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 		} else if (!f) {
 			if (p->tcp_flags & TCPF_RST) {
 				xlb_count(XLB_STAT_RST_NO_FLOW);
+				if (vs)
+					vs->rst_no_flow++;
 				return XDP_DROP;
 			}
 			reason = XLB_STAT_MIDSTREAM;
@@ -275,7 +315,12 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 		}
 		if (p->t.proto == IPPROTO_UDP || now - f->last_seen >= touch_ns)
 			f->last_seen = now;
-		rc = xlb_fib(ctx, p, x, &sc->fib, 0);
+		nh = &f->nh;
+		why = 0;
+		if (!xlb_nh_ok(nh, p, gen, now)) {
+			rc = xlb_fib(ctx, p, x, &sc->fib, 0);
+			why = xlb_nh_set(p, &sc->fib, rc, nh, gen, now);
+		}
 		goto out;
 	}
 
@@ -291,7 +336,7 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 	if (!be || !srv) {
 		if (!be)
 			why = XLB_STAT_NO_SERVER;
-		xlb_count(why);
+		xlb_count_var(why);
 		if (vs)
 			vs->no_server++;
 		if (f)
@@ -307,10 +352,13 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 	nf->last_seen = now;
 	nf->fwd = be->fwd;
 	nf->pad[0] = nf->pad[1] = nf->pad[2] = 0;
+	/* Scratch memory holds the last packet's values: no next hop is known yet. */
+	__builtin_memset(&nf->nh, 0, sizeof(nf->nh));
 
 	sc->rev.vip_id = vip_id;
 	sc->rev.srv_id = srv_id;
 	sc->rev.pad = 0;
+	__builtin_memset(&sc->rev.nh, 0, sizeof(sc->rev.nh));
 	__builtin_memcpy(sc->rev.vip_addr, p->t.dst, 16);
 	sc->rev.vip_port = p->t.dport;
 	__builtin_memcpy(sc->rev.client_addr, p->t.src, 16);
@@ -345,6 +393,8 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 			if (!(nf->snat_addr[0] | nf->snat_addr[1] | nf->snat_addr[2] |
 			      nf->snat_addr[3])) {
 				xlb_count(XLB_STAT_NO_SNAT_ADDR);
+				if (vs)
+					vs->snat_fail++;
 				bpf_map_delete_elem(&flows, &p->t);
 				return XDP_DROP;
 			}
@@ -355,6 +405,8 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 		nf->snat_port = xlb_snat_port(&sc->rkey, &sc->rev, c, xlb_tuple_hash(&p->t));
 		if (!nf->snat_port) {
 			xlb_count(XLB_STAT_SNAT_PORTS);
+			if (vs)
+				vs->snat_fail++;
 			bpf_map_delete_elem(&flows, &p->t);
 			return XDP_DROP;
 		}
@@ -368,9 +420,11 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 		bpf_map_update_elem(&rev_flows, &sc->rkey, &sc->rev, BPF_ANY);
 		rc = xlb_fib(ctx, p, &sc->x, &sc->fib, 0);
 	}
+	nh = &nf->nh;
+	why = xlb_nh_set(p, &sc->fib, rc, nh, gen, now);
 	bpf_map_update_elem(&flows, &p->t, nf, BPF_ANY);
 
-	xlb_count(reason);
+	xlb_count_var(reason);
 out:
 	xlb_count(XLB_STAT_FWD);
 	if (vs) {
@@ -384,17 +438,20 @@ out:
 		ss->packets++;
 		ss->bytes += p->len;
 	}
-	return xlb_emit(ctx, p, &sc->x, &sc->fib, rc);
+	if (why)
+		return xlb_pass_translated(ctx, p, &sc->x, why);
+	return xlb_send(ctx, p, &sc->x, nh);
 }
 
 /* Server -> balancer: translate back to VIP -> client. */
-static __always_inline int xlb_reply(struct xdp_md *ctx, struct xlb_pkt *p,
-				     const struct xlb_rev_flow *r)
+static __always_inline int xlb_reply(struct xdp_md *ctx, struct xlb_pkt *p, struct xlb_rev_flow *r)
 {
 	struct xlb_vip_stats *vs;
 	struct xlb_srv_stats *ss;
 	struct xlb_scratch *sc;
-	__u32 zero = 0;
+	struct xlb_cfg *c;
+	__u32 zero = 0, why = 0, gen;
+	__u64 now;
 	int rc;
 
 	if (p->ttl <= 1) {
@@ -419,8 +476,16 @@ static __always_inline int xlb_reply(struct xdp_md *ctx, struct xlb_pkt *p,
 		ss->reply_bytes += p->len;
 	}
 	xlb_count(XLB_STAT_REPLY);
-	rc = xlb_fib(ctx, p, &sc->x, &sc->fib, 0);
-	return xlb_emit(ctx, p, &sc->x, &sc->fib, rc);
+	c = bpf_map_lookup_elem(&cfg, &zero);
+	gen = c ? c->fib_gen : 0;
+	now = bpf_ktime_get_coarse_ns();
+	if (!xlb_nh_ok(&r->nh, p, gen, now)) {
+		rc = xlb_fib(ctx, p, &sc->x, &sc->fib, 0);
+		why = xlb_nh_set(p, &sc->fib, rc, &r->nh, gen, now);
+	}
+	if (why)
+		return xlb_pass_translated(ctx, p, &sc->x, why);
+	return xlb_send(ctx, p, &sc->x, &r->nh);
 }
 
 SEC("xdp")
@@ -435,7 +500,7 @@ int xlb_lb(struct xdp_md *ctx)
 	xlb_count(XLB_STAT_RX);
 	why = xlb_parse(ctx, &p);
 	if (why) {
-		xlb_count(why);
+		xlb_count_var(why);
 		return xlb_parse_verdict(why);
 	}
 

@@ -124,17 +124,41 @@ struct xlb_server {
 	__u32 weight; /* current weight, for dumps */
 };
 
+/*
+ * A next hop cached in a flow entry: the result of a successful
+ * bpf_fib_lookup, so that the packets of an established flow skip the route
+ * and neighbour lookups. It is used only while all of these hold: `gen`
+ * equals cfg.fib_gen (lbd bumps it on every route, neighbour, address and
+ * link change it hears of, and when tx_ports changes), the lookup is younger
+ * than the program's nh_cache_ns (1 s: the bound when lbd is not running),
+ * the packet came in on `iif`, and it is no longer than `max_len` (the
+ * lookup checked the egress MTU for that length). Anything else looks the
+ * route up again. Only successful lookups are cached: a flow whose next hop
+ * is missing keeps being handed to the kernel packet by packet.
+ */
+struct xlb_nh {
+	__u64 at; /* bpf_ktime_get_coarse_ns() of the lookup; 0 = empty */
+	__u32 gen; /* cfg.fib_gen at the lookup */
+	__u32 iif; /* ingress interface the lookup was made from */
+	__u32 oif; /* egress interface: XDP_TX when equal to the ingress, else redirect */
+	__u16 max_len; /* IP length the lookup passed the MTU check with */
+	__u8 dmac[6]; /* next hop's MAC */
+	__u8 smac[6]; /* egress interface's MAC */
+	__u8 pad[6]; /* zero */
+};
+
 /* Value of `flows`: where a client flow goes. Keyed by the client -> VIP tuple. */
 struct xlb_flow {
 	__be32 srv_addr[4]; /* DNAT destination, copied at pick time */
 	__be32 snat_addr[4]; /* fullnat: our source toward the server; nat: 0 */
-	__u64 last_seen; /* bpf_ktime_get_ns of the last packet (UDP idle timeout) */
+	__u64 last_seen; /* coarse ns of the last packet (UDP idle timeout; TCP: at most 1 s old) */
 	__u32 srv_id; /* row in servers and srv_stats */
 	__u32 srv_cookie; /* servers[srv_id].cookie at pick time */
 	__be16 srv_port; /* DNAT destination port */
 	__be16 snat_port; /* fullnat: our source port toward the server; nat: 0 */
 	__u8 fwd; /* enum xlb_fwd at pick time: how to find the reverse entry */
 	__u8 pad[3]; /* zero */
+	struct xlb_nh nh; /* next hop toward the server */
 };
 
 /*
@@ -150,16 +174,23 @@ struct xlb_rev_flow {
 	__u32 vip_id; /* row in vip_stats */
 	__u32 srv_id; /* row in srv_stats */
 	__u32 pad; /* zero */
+	struct xlb_nh nh; /* next hop toward the client */
 };
 
-/* Per-CPU value of `vip_stats`. Bytes are frame lengths as received. */
+/*
+ * Per-CPU value of `vip_stats` (64 bytes: one cache line). Bytes are frame
+ * lengths as received. The drops are those that can be blamed on the VIP;
+ * the others (malformed frames, ...) are only in `stats`.
+ */
 struct xlb_vip_stats {
 	__u64 packets; /* client -> VIP packets forwarded */
 	__u64 bytes; /* their bytes */
 	__u64 new_flows; /* flows created or re-picked */
 	__u64 reply_packets; /* server -> client packets reverse-NATed */
 	__u64 reply_bytes; /* their bytes */
-	__u64 no_server; /* packets dropped because no server was usable */
+	__u64 no_server; /* dropped: no usable server (of the client's family) for a new flow */
+	__u64 snat_fail; /* dropped: fullnat found no source address or no free source port */
+	__u64 rst_no_flow; /* dropped: TCP RST without a flow */
 };
 
 /* Per-CPU value of `srv_stats`. */
@@ -177,7 +208,7 @@ struct xlb_cfg {
 	__be32 snat6[4]; /* fullnat IPv6 source; :: = the route's preferred source */
 	__u16 port_min; /* host order: first fullnat source port */
 	__u16 port_max; /* host order: last fullnat source port (inclusive) */
-	__u32 flags; /* reserved, zero */
+	__u32 fib_gen; /* next-hop generation: a cached next hop of another one is looked up again */
 	__u64 udp_timeout_ns; /* a UDP flow idle this long re-picks; 0 = XLB_UDP_TIMEOUT_NS */
 };
 
@@ -189,45 +220,58 @@ struct xlb_cfg {
 #define XLB_PORT_MIN_DEFAULT 10000
 #define XLB_PORT_MAX_DEFAULT 32767
 #define XLB_UDP_TIMEOUT_NS (30ULL * 1000000000ULL) /* HAProxy-like idle default for UDP */
+#define XLB_NH_CACHE_NS 1000000000ULL /* default lifetime of a cached next hop */
 
 /*
- * Global counters, one per-CPU slot each in `stats`. The comment says what
- * the program does with such a packet.
+ * Global counters: one table, X(ENUM, name, verdict, why), that makes
+ * enum xlb_stat (XLB_STAT_<ENUM>, an index), struct xlb_stats (the value of
+ * `stats`, one u64 field per counter, so that `bpftool map dump` names
+ * them) and lbd's names and verdicts. The verdict is what the program does
+ * with such a packet: "drop", "pass", "tx", or "" when it goes on.
  */
+#define XLB_STATS(X)                                                                             \
+	X(RX, rx, "", "every frame seen")                                                        \
+	X(NON_IP, non_ip, "pass", "neither IPv4 nor IPv6 (ARP, LLDP, QinQ)")                     \
+	X(TRUNCATED, truncated, "drop", "a header or the IP length runs past the frame")         \
+	X(BAD_IHL, bad_ihl, "drop", "IPv4 ihl < 5 or tot_len < ihl*4")                           \
+	X(IP_OPTIONS, ip_options, "pass", "IPv4 with options (ihl > 5)")                         \
+	X(FRAGMENT, fragment, "pass", "IPv4 fragment (MF or offset)")                            \
+	X(V6_EXT, v6_ext, "pass", "IPv6 extension header before L4")                             \
+	X(V6_FRAG, v6_frag, "pass", "IPv6 fragment header")                                      \
+	X(NON_L4, non_l4, "pass", "neither TCP nor UDP (ICMP, ND, ...)")                         \
+	X(BAD_L4, bad_l4, "drop", "TCP doff < 5, UDP length < 8, IPv6 UDP checksum 0")           \
+	X(NON_VIP, non_vip, "pass", "no VIP and no reverse flow")                                \
+	X(L7_VIP, l7_vip, "pass", "VIP of the L7 tier")                                          \
+	X(TTL, ttl, "pass", "TTL or hop limit <= 1 (the kernel answers ICMP)")                   \
+	X(NEW_FLOW, new_flow, "", "a flow picked a server (first packet)")                       \
+	X(REPICK_SYN, repick_syn, "", "a SYN for a known tuple re-picked")                       \
+	X(REPICK_INVALID, repick_invalid, "", "the flow's server became invalid: re-picked")     \
+	X(REPICK_EXPIRED, repick_expired, "", "a UDP flow idle past the timeout: re-picked")     \
+	X(MIDSTREAM, midstream, "", "TCP non-SYN without a flow: picked anyway")                 \
+	X(RST_NO_FLOW, rst_no_flow, "drop", "TCP RST without a flow: no flow created")           \
+	X(NO_SERVER, no_server, "drop", "no usable server for a new flow")                       \
+	X(FAMILY, family_mismatch, "drop", "server family differs from the client's")            \
+	X(NO_SNAT_ADDR, no_snat_addr, "drop", "fullnat with no source address for the server")   \
+	X(SNAT_PORTS, snat_ports_exhausted, "drop", "no free fullnat source port after probing") \
+	X(FWD, fwd, "", "client -> server packets translated")                                   \
+	X(REPLY, reply, "", "server -> client packets translated")                               \
+	X(XDP_TX, xdp_tx, "tx", "sent back out of the ingress interface")                        \
+	X(REDIRECT, redirect, "tx", "redirected to another interface of tx_ports")               \
+	X(FIB_NO_NEIGH, fib_no_neigh, "pass", "next hop has no neighbour entry: translated")     \
+	X(FIB_FWD_OFF, fib_fwd_disabled, "pass", "forwarding off on the ingress: translated")    \
+	X(FIB_MTU, fib_mtu, "pass", "larger than the egress MTU: translated")                    \
+	X(FIB_FAIL, fib_fail, "pass", "no route (unreachable, blackhole, ...): translated")      \
+	X(NO_TX_PORT, no_tx_port, "pass", "egress interface not in tx_ports: translated")
+
+#define XLB_STAT_ENUM_(E, n, v, why) XLB_STAT_##E,
 enum xlb_stat {
-	XLB_STAT_RX = 0, /* every frame seen */
-	XLB_STAT_NON_IP, /* neither IPv4 nor IPv6 (ARP, LLDP, QinQ): pass */
-	XLB_STAT_TRUNCATED, /* a header or the IP length runs past the frame: drop */
-	XLB_STAT_BAD_IHL, /* IPv4 ihl < 5 or tot_len < ihl*4: drop */
-	XLB_STAT_IP_OPTIONS, /* IPv4 with options (ihl > 5): pass */
-	XLB_STAT_FRAGMENT, /* IPv4 fragment (MF or offset): pass */
-	XLB_STAT_V6_EXT, /* IPv6 extension header before L4: pass */
-	XLB_STAT_V6_FRAG, /* IPv6 fragment header: pass */
-	XLB_STAT_NON_L4, /* neither TCP nor UDP (ICMP, ND, ...): pass */
-	XLB_STAT_BAD_L4, /* TCP doff < 5, UDP length < 8, IPv6 UDP checksum 0: drop */
-	XLB_STAT_NON_VIP, /* no VIP and no reverse flow: pass */
-	XLB_STAT_L7_VIP, /* VIP of the L7 tier: pass */
-	XLB_STAT_TTL, /* TTL or hop limit <= 1: pass (the kernel answers ICMP) */
-	XLB_STAT_NEW_FLOW, /* a flow picked a server (first packet) */
-	XLB_STAT_REPICK_SYN, /* a SYN for a known tuple re-picked */
-	XLB_STAT_REPICK_INVALID, /* the flow's server became invalid: re-picked */
-	XLB_STAT_REPICK_EXPIRED, /* a UDP flow idle past the timeout: re-picked */
-	XLB_STAT_MIDSTREAM, /* TCP non-SYN without a flow: picked anyway (counted too) */
-	XLB_STAT_RST_NO_FLOW, /* TCP RST without a flow: drop, no flow created */
-	XLB_STAT_NO_SERVER, /* no usable server for a new flow: drop */
-	XLB_STAT_FAMILY, /* server family differs from the client's: drop */
-	XLB_STAT_NO_SNAT_ADDR, /* fullnat with no source address for the server: drop */
-	XLB_STAT_SNAT_PORTS, /* no free fullnat source port after probing: drop */
-	XLB_STAT_FWD, /* client -> server packets translated */
-	XLB_STAT_REPLY, /* server -> client packets translated */
-	XLB_STAT_XDP_TX, /* sent back out of the ingress interface */
-	XLB_STAT_REDIRECT, /* redirected to another interface of tx_ports */
-	XLB_STAT_FIB_NO_NEIGH, /* next hop has no neighbour entry: pass translated */
-	XLB_STAT_FIB_FWD_OFF, /* forwarding disabled on the ingress interface: pass translated */
-	XLB_STAT_FIB_MTU, /* larger than the egress MTU: pass translated */
-	XLB_STAT_FIB_FAIL, /* no route (unreachable, blackhole, ...): pass translated */
-	XLB_STAT_NO_TX_PORT, /* egress interface not in tx_ports: pass translated */
-	XLB_STAT_MAX,
+	XLB_STATS(XLB_STAT_ENUM_) XLB_STAT_MAX, /* number of counters */
+};
+
+#define XLB_STAT_FIELD_(E, n, v, why) __u64 n;
+/* Per-CPU value of `stats` (one entry): field i is counter i of enum xlb_stat. */
+struct xlb_stats {
+	XLB_STATS(XLB_STAT_FIELD_)
 };
 
 /* ---- The client-address hash both tiers use to index a Maglev row ---- */

@@ -122,7 +122,7 @@ static __always_inline int xlb_fib(struct xdp_md *ctx, const struct xlb_pkt *p,
 				   __u32 flags)
 {
 	__builtin_memset(fib, 0, sizeof(*fib));
-	fib->ifindex = ctx->ingress_ifindex;
+	fib->ifindex = p->iif;
 	fib->l4_protocol = p->t.proto;
 	fib->sport = x->sport;
 	fib->dport = x->dport;

@@ -45,6 +45,7 @@ struct xlb_pkt {
 	void *l4; /* struct tcphdr or struct udphdr */
 	struct xlb_tuple t; /* as on the wire; IPv4 v4-mapped */
 	__u32 len; /* frame length, for byte counters */
+	__u32 iif; /* ingress ifindex, read once (the verifier refuses ctx reads at an offset) */
 	__u16 l3_len; /* IP datagram length, for the fib MTU check */
 	__u8 family; /* 4 or 6 */
 	__u8 tcp_flags; /* TCP flags byte; 0 for UDP */
@@ -168,6 +169,7 @@ static __always_inline __u32 xlb_parse(struct xdp_md *ctx, struct xlb_pkt *p)
 	__be16 proto;
 
 	p->len = data_end - data;
+	p->iif = ctx->ingress_ifindex;
 	if (l3 > data_end)
 		return XLB_STAT_TRUNCATED;
 	p->eth = eth;

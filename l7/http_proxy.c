@@ -61,6 +61,8 @@
 #define L7_CIN_EXTRA 8192 /* room for body bytes beyond a maximal head in cin */
 #define L7_HDR_EXTRA 32 /* header slots rules may add beyond tune.http.maxhdr */
 #define L7_MERGE_MAX 8192 /* body bytes copied behind a head to save a send() */
+#define L7_TURNAROUND_MS 1000 /* longest wait before retrying a server that refused */
+#define L7_PARK_MS 100 /* idle this long, a server connection may serve another worker */
 
 /* ---- buffers ---- */
 
@@ -308,15 +310,28 @@ static struct l7_px *px_l7(struct proxy *px)
 
 struct hconn;
 
-/* Per-worker state of the L7 tier (only touched by that worker's thread). */
+/*
+ * Idle server connections a worker's transactions left (http-reuse safe:
+ * shared across clients). A connection stays watched by its worker's loop
+ * at first, which sees at once a server that closes it and reuses it at no
+ * cost. Once idle for L7_PARK_MS the worker's tick parks it: watched by no
+ * loop, it may then be taken by any worker whose own pool has nothing for
+ * the server (hence the lock), after a check that the server neither
+ * closed it nor wrote to it meanwhile.
+ */
+struct l7_pool {
+	pthread_mutex_t lock;
+	struct list_head bucket[L7_IDLE_BUCKETS]; /* per server hash, most recent first */
+	struct list_head lru; /* oldest first */
+};
+
+/* Per-worker state of the L7 tier (only touched by that worker's thread, but the pool). */
 struct l7_worker {
 	struct worker *w;
 	bool ready;
 	struct list_head conns; /* struct hconn */
-	struct list_head idle[L7_IDLE_BUCKETS]; /* idle struct sconn, per server hash */
-	struct list_head idle_lru; /* idle struct sconn, oldest first */
-	int nidle;
 	ev_timer tick; /* pool expiry, soft stop, reload clean-up */
+	struct l7_pool pool;
 };
 
 static struct l7_worker l7w[LBD_MAX_WORKERS];
@@ -324,14 +339,15 @@ static int l7_clients; /* open client connections of the L7 tier, all workers; a
 
 /* A connection to a server: owned by a transaction, or idle in the pool. */
 struct sconn {
-	struct list_head bucket; /* in lw->idle[] while idle */
-	struct list_head lru; /* in lw->idle_lru while idle */
-	struct l7_worker *lw;
+	struct list_head bucket; /* in a pool's bucket[] while idle */
+	struct list_head lru; /* in a pool's lru while idle */
+	struct l7_worker *lw; /* the worker whose loop watches fd; NULL while parked */
 	struct server *srv; /* reference held for the connection's life */
 	struct model *m; /* generation it was opened for */
 	int fd;
 	ev_io io;
 	struct hconn *owner; /* NULL while idle */
+	bool parked; /* idle and watched by no loop: any worker may take it */
 	ev_tstamp idle_since;
 	unsigned nreq; /* requests carried */
 };
@@ -355,6 +371,7 @@ enum rs_state {
 enum sv_state {
 	SV_NONE = 0,
 	SV_QUEUED, /* every usable server is at its maxconn */
+	SV_TURNAROUND, /* a connect failed: wait before trying the same server again */
 	SV_CONNECTING,
 	SV_READY,
 };
@@ -383,16 +400,16 @@ struct txn {
 	bool s_shut; /* FIN sent to the server (tunnel) */
 	bool cli_close; /* close the client connection after this transaction */
 	bool srv_close; /* do not reuse the server connection */
-	bool local; /* answered by the proxy itself */
 	bool upgrade; /* the request asks for a protocol upgrade */
 	bool first; /* first request of the connection: never on a reused server connection */
 	bool reused; /* the server connection came from the pool */
 	bool req_body_sent; /* request body bytes reached the server: no transparent retry */
+	bool conn_tried; /* the head was offered to the connecting socket once */
 	bool rsp_head_sent; /* the final response head went to the client */
 	int status;
 	uint64_t bytes_out; /* to the client */
 	uint64_t bytes_in; /* from the client */
-	ev_tstamp t_start, t_head, t_queued, t_conn, t_rsp, q_deadline, conn_deadline;
+	ev_tstamp t_start, t_head, t_queued, t_conn, t_rsp, q_deadline, conn_deadline, retry_at;
 	double wall_start;
 	char term[2];
 	char *reqline;
@@ -470,75 +487,131 @@ static unsigned srv_bucket(const struct server *s)
 	return (unsigned)((v >> 4) ^ (v >> 12)) % L7_IDLE_BUCKETS;
 }
 
+/* Close a server connection that is in no pool list. */
 static void sconn_close(struct sconn *sc)
 {
 	struct l7_worker *lw = sc->lw;
 
-	ev_io_stop(lw->w->loop, &sc->io);
-	if (!sc->owner && !list_empty(&sc->bucket)) {
-		list_del(&sc->bucket);
-		list_del(&sc->lru);
-		lw->nidle--;
+	if (lw) {
+		ev_io_stop(lw->w->loop, &sc->io);
+		lw->w->nconns--;
 	}
 	if (sc->fd >= 0)
 		close(sc->fd);
 	server_put(sc->srv);
-	lw->w->nconns--;
 	free(sc);
+}
+
+static void pool_unlink(struct sconn *sc)
+{
+	list_del(&sc->bucket);
+	list_del(&sc->lru);
 }
 
 static void sconn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct sconn *sc = io->data;
+	struct l7_pool *p;
 
 	if (sc->owner) {
 		hc_progress(sc->owner, 0, revents);
 		return;
 	}
-	/* Idle: the server closed it, or sent bytes nobody asked for. */
+	/* Idle (not parked): the server closed it, or sent bytes nobody asked for. */
+	p = &sc->lw->pool;
+	pthread_mutex_lock(&p->lock);
+	pool_unlink(sc);
+	pthread_mutex_unlock(&p->lock);
 	sconn_close(sc);
 }
 
+/* A parked connection the server has neither closed nor written to. */
+static bool sconn_alive(const struct sconn *sc)
+{
+	char c;
+	ssize_t n = recv(sc->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* Unlink the most recently idle connection to srv from pool p (only parked ones unless own). */
+static struct sconn *pool_pop(struct l7_pool *p, struct server *srv, bool own)
+{
+	struct list_head *b = &p->bucket[srv_bucket(srv)];
+	struct sconn *sc, *found = NULL;
+
+	pthread_mutex_lock(&p->lock);
+	list_for_each(sc, b, bucket) {
+		if (sc->srv == srv && (own || sc->parked)) {
+			found = sc;
+			pool_unlink(sc);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	return found;
+}
+
+/*
+ * An idle connection to srv, from lw's pool, else a parked one from another
+ * worker's; now watched (or to be watched) by lw's loop. NULL when none.
+ */
 static struct sconn *pool_take(struct l7_worker *lw, struct server *srv)
 {
-	struct list_head *b = &lw->idle[srv_bucket(srv)];
+	int self = (int)(lw - l7w), nw = &lbd ? lbd.nworkers : 1;
 	struct sconn *sc;
 
-	list_for_each(sc, b, bucket) {
-		if (sc->srv != srv)
-			continue;
-		list_del(&sc->bucket);
-		list_del(&sc->lru);
-		lw->nidle--;
-		return sc;
+	if (nw < 1 || nw > LBD_MAX_WORKERS)
+		nw = LBD_MAX_WORKERS;
+	for (int i = 0; i < nw; i++) {
+		struct l7_pool *p = &l7w[(self + i) % nw].pool;
+
+		while ((sc = pool_pop(p, srv, i == 0))) {
+			if (!sc->parked)
+				return sc; /* still watched by this loop: known alive */
+			if (sconn_alive(sc)) {
+				sc->parked = false;
+				sc->lw = lw;
+				lw->w->nconns++;
+				return sc;
+			}
+			sconn_close(sc);
+		}
 	}
 	return NULL;
 }
 
 static void pool_put(struct l7_worker *lw, struct sconn *sc)
 {
-	struct list_head *b = &lw->idle[srv_bucket(sc->srv)];
+	struct l7_pool *p = &lw->pool;
+	struct list_head *b = &p->bucket[srv_bucket(sc->srv)];
 	struct sconn *o;
 	int n = 0;
 
+	sc->owner = NULL;
+	list_init(&sc->bucket);
+	if (sc->srv->removed || sc->m != lbd.m || sc->srv->admin == SRV_ADMIN_MAINT ||
+	    lw->w->stopping) {
+		sconn_close(sc);
+		return;
+	}
+	sc->idle_since = ev_now(lw->w->loop);
+	/* watched until parked: a close by the server is seen at once */
+	set_io(lw->w->loop, &sc->io, sc->fd, EV_READ);
+	pthread_mutex_lock(&p->lock);
 	list_for_each(o, b, bucket) {
 		if (o->srv == sc->srv)
 			n++;
 	}
-	if (n >= L7_POOL_PER_SRV || sc->srv->removed || sc->m != lbd.m ||
-	    sc->srv->admin == SRV_ADMIN_MAINT || lw->w->stopping) {
-		sc->owner = NULL;
-		list_init(&sc->bucket);
-		sconn_close(sc);
-		return;
+	if (n < L7_POOL_PER_SRV) {
+		/* Most recent first: the connection a client just used is the one it reuses. */
+		list_add_between(&sc->bucket, b, b->next);
+		list_add_tail(&sc->lru, &p->lru);
+		sc = NULL;
 	}
-	sc->owner = NULL;
-	sc->idle_since = ev_now(lw->w->loop);
-	/* Most recent first: the connection a client just used is the one it reuses. */
-	list_add_between(&sc->bucket, b, b->next);
-	list_add_tail(&sc->lru, &lw->idle_lru);
-	lw->nidle++;
-	set_io(lw->w->loop, &sc->io, sc->fd, EV_READ);
+	pthread_mutex_unlock(&p->lock);
+	if (sc)
+		sconn_close(sc);
 }
 
 static uint32_t pool_idle_ms(const struct sconn *sc)
@@ -620,16 +693,15 @@ static void txn_log(struct hconn *h)
 	l.src = &h->src;
 	l.ssl = h->ssl;
 	l.t_req = t->wall_start;
+	/*
+	 * As HAProxy: Tw once the request left the queue for a server, Tc once
+	 * connected, Tr once the response head came; -1 for a step not reached
+	 * (a rule's reply, no server, a failed connect, no response).
+	 */
 	l.tr = ms_between(t->t_start, t->t_head);
-	if (t->t_head > 0 && (t->t_queued > 0 || t->t_conn > 0 || t->local))
-		l.tw = t->t_queued > 0 ? ms_between(t->t_head, t->t_queued) : 0;
-	else
-		l.tw = -1;
+	l.tw = t->t_head > 0 && t->t_queued > 0 ? ms_between(t->t_head, t->t_queued) : -1;
 	l.tc = t->t_conn > 0 && t->t_queued > 0 ? ms_between(t->t_queued, t->t_conn) : -1;
 	l.trs = t->t_rsp > 0 && t->t_conn > 0 ? ms_between(t->t_conn, t->t_rsp) : -1;
-	if (t->local) {
-		l.tw = l.tc = l.trs = -1;
-	}
 	l.ta = ms_between(t->t_start, now);
 	if (l.ta < 0)
 		l.ta = 0;
@@ -641,7 +713,10 @@ static void txn_log(struct hconn *h)
 	l.actconn = __atomic_load_n(&l7_clients, __ATOMIC_RELAXED);
 	l.feconn = __atomic_load_n(&h->fe->cur_conns, __ATOMIC_RELAXED);
 	l.beconn = be ? __atomic_load_n(&be->cur_conns, __ATOMIC_RELAXED) : 0;
-	l.srvconn = t->srv ? __atomic_load_n(&t->srv->cur_conns, __ATOMIC_RELAXED) : 0;
+	/* the transaction still holds its slot: HAProxy logs the count without it */
+	l.srvconn = t->srv ? __atomic_load_n(&t->srv->cur_conns, __ATOMIC_RELAXED) - 1 : 0;
+	if (l.srvconn < 0)
+		l.srvconn = 0;
 	l.retries = t->nretries;
 	l.redispatched = t->redispatched;
 	l.reqline = t->reqline;
@@ -770,7 +845,6 @@ static void txn_reply(struct hconn *h, int status, char *data, size_t len, bool 
 	t->rsp_fwd = 0;
 	t->sv = SV_NONE;
 	h->sout.rd = h->sout.wr = 0;
-	t->local = true;
 	t->status = status;
 	count_status(h->fe, status);
 	/* A request whose body was not read entirely cannot be followed by another one. */
@@ -1022,6 +1096,7 @@ static void txn_open(struct hconn *h)
 	h->sc->owner = h;
 	t->sv = SV_CONNECTING;
 	t->reused = false;
+	t->conn_tried = false;
 	fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		conn_failed(h, errno);
@@ -1063,14 +1138,33 @@ static void conn_failed(struct hconn *h, int err)
 	lb_info("proxy '%s': connect to server %s/%s failed: %s", t->be->name, t->be->name, s->name,
 		strerror(err));
 	if (t->retries_left > 0) {
+		bool hashed = t->be->algo && t->be->algo->hashed;
+
 		t->retries_left--;
 		t->nretries++;
 		__atomic_add_fetch(&s->retries, 1, __ATOMIC_RELAXED);
-		if ((t->be->options & PX_OPT_REDISPATCH) || t->retries_left == 0) {
+		/*
+		 * As HAProxy: retries stay on the server unless `option
+		 * redispatch`; with it every retry goes elsewhere, except with
+		 * a hash (persistence) where only the last one does.
+		 */
+		if ((t->be->options & PX_OPT_REDISPATCH) && (!hashed || t->retries_left == 0)) {
 			__atomic_add_fetch(&s->redispatches, 1, __ATOMIC_RELAXED);
 			t->failed = s;
 			txn_release_srv(h);
 			t->redispatched = true;
+		} else if (err != ETIMEDOUT) {
+			/*
+			 * Refused (say, a server restarting): trying the same
+			 * server at once would fail the same way, so wait
+			 * min(timeout connect, 1s) first, as HAProxy does.
+			 */
+			uint32_t cto = t->be->to.connect;
+			uint32_t ms = cto && cto < L7_TURNAROUND_MS ? cto : L7_TURNAROUND_MS;
+
+			t->sv = SV_TURNAROUND;
+			t->retry_at = now_of(h) + ms / 1000.0;
+			return;
 		}
 		txn_connect(h);
 		return;
@@ -1116,7 +1210,9 @@ static void txn_connect(struct hconn *h)
 			return;
 		}
 	}
-	t->t_queued = now_of(h);
+	/* Tw ends here; Tc then covers every attempt (retries, turn-around) */
+	if (!t->t_queued)
+		t->t_queued = now_of(h);
 	if (!t->first && (sc = pool_take(h->lw, t->srv))) {
 		h->sc = sc;
 		sc->owner = h;
@@ -1209,8 +1305,9 @@ static void process_request(struct hconn *h)
 	if (v == L7_CONTINUE) {
 		be = route(h, &env);
 		if (!be) {
+			/* no backend: HAProxy logs it as a connect failure (SC) */
 			__atomic_add_fetch(&h->fe->no_srv, 1, __ATOMIC_RELAXED);
-			txn_error(h, 503, 'P', 'R');
+			txn_error(h, 503, 'S', 'C');
 			return;
 		}
 		t->be = be;
@@ -1324,7 +1421,10 @@ static void req_analyze(struct hconn *h)
 		t->head_len = (size_t)r;
 		t->t_head = now_of(h);
 		process_request(h);
-		return;
+		if (t->rq != RQ_BODY)
+			return;
+		/* body bytes that came with the head can leave with it */
+		/* fallthrough */
 	case RQ_BODY:
 		if (req_body(h) < 0) {
 			__atomic_add_fetch(&h->fe->failed_req, 1, __ATOMIC_RELAXED);
@@ -1665,7 +1765,10 @@ static void rsp_analyze(struct hconn *h)
 			return;
 		}
 		process_response(h, (size_t)r);
-		return;
+		if (t->rs != RS_BODY)
+			return;
+		/* body bytes that came with the head leave with it (one send) */
+		/* fallthrough */
 	case RS_BODY:
 		rsp_body(h);
 		return;
@@ -1767,8 +1870,20 @@ static void srv_send(struct hconn *h)
 	struct sconn *sc = h->sc;
 	ssize_t n;
 
-	if (!sc || t->sv != SV_READY || h->s_wblocked)
+	if (!sc || h->s_wblocked)
 		return;
+	if (t->sv == SV_CONNECTING) {
+		/*
+		 * The connection is often up as soon as connect() returns (a
+		 * server nearby): try sending once rather than wait a loop
+		 * round for writability; EAGAIN only means not yet.
+		 */
+		if (t->conn_tried || h->sout.rd != 0 || h->sout.wr == 0)
+			return;
+		t->conn_tried = true;
+	} else if (t->sv != SV_READY) {
+		return;
+	}
 	/* A small body goes out with the head: one send, and a retry can resend it. */
 	if (h->sout.rd == 0 && h->sout.wr && t->req_fwd && t->req_fwd <= L7_MERGE_MAX &&
 	    buf_put(&h->sout, h->cin.data + h->cin.rd, t->req_fwd) == 0) {
@@ -1780,6 +1895,8 @@ static void srv_send(struct hconn *h)
 	while (h->sout.rd < h->sout.wr) {
 		n = send(sc->fd, h->sout.data + h->sout.rd, h->sout.wr - h->sout.rd, MSG_NOSIGNAL);
 		if (n > 0) {
+			if (t->sv == SV_CONNECTING)
+				srv_connected(h);
 			h->sout.rd += n;
 			h->s_last = now_of(h);
 			continue;
@@ -1787,7 +1904,13 @@ static void srv_send(struct hconn *h)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && sock_again()) {
-			h->s_wblocked = true;
+			if (t->sv == SV_READY)
+				h->s_wblocked = true;
+			return;
+		}
+		if (t->sv == SV_CONNECTING) {
+			/* the connect failed (refused, unreachable) */
+			conn_failed(h, n < 0 ? errno : EPIPE);
 			return;
 		}
 		t->s_eof = true;
@@ -2100,6 +2223,8 @@ static void hc_update(struct hconn *h)
 		if (t->sv == SV_QUEUED) {
 			DL(now + L7_QUEUE_POLL);
 			DL(t->q_deadline);
+		} else if (t->sv == SV_TURNAROUND) {
+			DL(t->retry_at);
 		} else if (t->sv == SV_CONNECTING) {
 			DL(t->conn_deadline);
 		} else if (srv_timer_active(h)) {
@@ -2280,8 +2405,16 @@ static void timer_cb(struct ev_loop *loop, ev_timer *tm, int revents)
 		}
 		goto done;
 	}
+	if (t->sv == SV_TURNAROUND) {
+		if (now + 0.0005 >= t->retry_at) {
+			t->sv = SV_NONE;
+			txn_connect(h);
+		}
+		goto done;
+	}
 	if (t->sv == SV_QUEUED) {
 		if (t->q_deadline && now + 0.0005 >= t->q_deadline) {
+			t->t_queued = now; /* Tw: the time spent in the queue */
 			set_term(h, 's', 'Q');
 			txn_error(h, 503, 's', 'Q');
 		} else {
@@ -2318,19 +2451,43 @@ done:
 
 /* ---- per-worker housekeeping ---- */
 
+/*
+ * In lw's pool, close the idle connections that expired, belong to an old
+ * generation or a removed server (all of them at stop), and park those
+ * idle for L7_PARK_MS so that other workers may take them.
+ */
+static void pool_expire(struct l7_worker *lw, ev_tstamp now, bool all)
+{
+	struct l7_pool *p = &lw->pool;
+	struct sconn *sc, *st;
+	struct list_head dead = LIST_HEAD_INIT(dead);
+
+	pthread_mutex_lock(&p->lock);
+	list_for_each_safe(sc, st, &p->lru, lru) {
+		if (all || sc->m != lbd.m || sc->srv->removed ||
+		    sc->srv->admin == SRV_ADMIN_MAINT ||
+		    now - sc->idle_since >= pool_idle_ms(sc) / 1000.0) {
+			pool_unlink(sc);
+			list_add_tail(&sc->lru, &dead);
+		} else if (!sc->parked && now - sc->idle_since >= L7_PARK_MS / 1000.0) {
+			ev_io_stop(lw->w->loop, &sc->io);
+			lw->w->nconns--;
+			sc->lw = NULL;
+			sc->parked = true;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	list_for_each_safe(sc, st, &dead, lru)
+		sconn_close(sc);
+}
+
 static void l7_tick_cb(struct ev_loop *loop, ev_timer *tm, int revents)
 {
 	struct l7_worker *lw = tm->data;
-	ev_tstamp now = ev_now(loop);
-	struct sconn *sc, *st;
 	struct hconn *h, *ht;
 	bool stopping = lw->w->stopping;
 
-	list_for_each_safe(sc, st, &lw->idle_lru, lru) {
-		if (stopping || sc->m != lbd.m || sc->srv->removed ||
-		    now - sc->idle_since >= pool_idle_ms(sc) / 1000.0)
-			sconn_close(sc);
-	}
+	pool_expire(lw, ev_now(loop), stopping);
 	if (!stopping)
 		return;
 	/* Soft stop: idle keep-alive clients go now, busy ones after their response. */
@@ -2352,9 +2509,6 @@ static struct l7_worker *l7_worker_get(struct worker *w)
 		return lw;
 	lw->w = w;
 	list_init(&lw->conns);
-	list_init(&lw->idle_lru);
-	for (int i = 0; i < L7_IDLE_BUCKETS; i++)
-		list_init(&lw->idle[i]);
 	ev_timer_init(&lw->tick, l7_tick_cb, 0.25, 0.25);
 	lw->tick.data = lw;
 	ev_timer_start(w->loop, &lw->tick);
@@ -2367,7 +2521,6 @@ void http_conn_close_all(struct worker *w)
 {
 	struct l7_worker *lw = &l7w[w->id];
 	struct hconn *h, *ht;
-	struct sconn *sc, *st;
 
 	if (!lw->ready)
 		return;
@@ -2375,8 +2528,7 @@ void http_conn_close_all(struct worker *w)
 		set_term(h, 'K', 'D');
 		hc_free(h);
 	}
-	list_for_each_safe(sc, st, &lw->idle_lru, lru)
-		sconn_close(sc);
+	pool_expire(lw, 0, true);
 }
 
 static void *bind_tls_ctx(struct proxy *fe, struct bind *b)
@@ -2466,6 +2618,14 @@ fail:
 
 static void __attribute__((constructor)) http_proxy_register(void)
 {
+	for (int w = 0; w < LBD_MAX_WORKERS; w++) {
+		struct l7_pool *p = &l7w[w].pool;
+
+		pthread_mutex_init(&p->lock, NULL);
+		list_init(&p->lru);
+		for (int i = 0; i < L7_IDLE_BUCKETS; i++)
+			list_init(&p->bucket[i]);
+	}
 	if (&http_accept_hook)
 		http_accept_hook = http_conn_accept;
 }

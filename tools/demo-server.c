@@ -12,6 +12,9 @@
  *             /echo        -> the request head, as received, in the body
  * -e: TCP echo instead of HTTP (every byte read is written back, prefixed by
  *     nothing); the first line written on connect is "NAME\n".
+ * -c: TCP count: read until the client shuts its write side, then answer
+ *     "NAME N\n" (N = bytes read) and close; an answer that needs the
+ *     client's FIN to arrive first (half-close).
  * -u: UDP echo on ADDR:PORT, replies "NAME:" + payload.
  */
 #include <errno.h>
@@ -33,6 +36,7 @@
 
 static const char *name = "demo";
 static bool echo_mode;
+static bool count_mode;
 
 struct dconn {
 	int fd;
@@ -43,6 +47,7 @@ struct dconn {
 	char *out;
 	size_t outlen, outoff;
 	uint64_t big_left; /* bytes of a /big body still to generate */
+	uint64_t counted; /* -c: bytes read so far */
 	bool close_after;
 	bool greeted;
 };
@@ -223,6 +228,28 @@ static void conn_cb(struct ev_loop *loop, ev_io *io, int revents)
 		flush_out(loop, c);
 		return;
 	}
+	if (count_mode) {
+		char line[300];
+		int ll;
+
+		n = read(c->fd, c->in, sizeof(c->in));
+		if (n > 0) {
+			c->counted += n;
+			return;
+		}
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n < 0) {
+			dconn_free(loop, c);
+			return;
+		}
+		ll = snprintf(line, sizeof(line), "%s %llu\n", name,
+			      (unsigned long long)c->counted);
+		out_append(c, line, ll);
+		c->close_after = true;
+		flush_out(loop, c);
+		return;
+	}
 	n = read(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen - 1);
 	if (n <= 0) {
 		if (n < 0 && errno == EAGAIN)
@@ -344,7 +371,7 @@ int main(int argc, char **argv)
 	int opt, n = 0;
 
 	signal(SIGPIPE, SIG_IGN);
-	while ((opt = getopt(argc, argv, "n:l:u:e")) != -1) {
+	while ((opt = getopt(argc, argv, "n:l:u:ec")) != -1) {
 		ev_io *io;
 
 		switch (opt) {
@@ -353,6 +380,9 @@ int main(int argc, char **argv)
 			break;
 		case 'e':
 			echo_mode = true;
+			break;
+		case 'c':
+			count_mode = true;
 			break;
 		case 'l':
 		case 'u':
@@ -368,12 +398,12 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr,
-				"usage: demo-server -n NAME -l ADDR:PORT [-u ADDR:PORT] [-e]\n");
+				"usage: demo-server -n NAME -l ADDR:PORT [-u ADDR:PORT] [-e|-c]\n");
 			return 1;
 		}
 	}
 	if (!n) {
-		fprintf(stderr, "usage: demo-server -n NAME -l ADDR:PORT [-u ADDR:PORT] [-e]\n");
+		fprintf(stderr, "usage: demo-server -n NAME -l ADDR:PORT [-u ADDR:PORT] [-e|-c]\n");
 		return 1;
 	}
 	ev_run(loop, 0);

@@ -213,6 +213,31 @@ static char *api_call(const char *fmt, ...)
 	return ans;
 }
 
+/*
+ * One word of a command, escaped for the runtime API: a blank, ';' or '\\'
+ * in a name or a value must not end the word or start another command. A
+ * line break cannot be escaped (it ends the command line): refused.
+ */
+static const char *api_word(const char *w)
+{
+	static char bufs[4][512];
+	static int n;
+	char *b = bufs[n++ % 4];
+	size_t o = 0;
+
+	for (const char *p = w; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			die("a control character is not allowed in an argument");
+		if (o + 3 > sizeof(bufs[0]))
+			die("argument too long: '%.40s...'", w);
+		if (*p == ' ' || *p == ';' || *p == '\\')
+			b[o++] = '\\';
+		b[o++] = *p;
+	}
+	b[o] = '\0';
+	return b;
+}
+
 static json_t *api_json(const char *fmt, const char *arg)
 {
 	json_error_t jerr;
@@ -376,7 +401,7 @@ static json_t *servers_of(const char *be)
 	json_error_t jerr;
 
 	if (be)
-		ans = api_call("show servers json %s", be);
+		ans = api_call("show servers json %s", api_word(be));
 	else
 		ans = api_call("show servers json");
 	if (!strncmp(ans, "Can't find backend", 18)) {
@@ -517,7 +542,7 @@ static int cmd_weight(int argc, char **argv)
 	if (argc < 3)
 		die("usage: lbctl weight BACKEND/SERVER WEIGHT[%%]");
 	need_server(argv[1]);
-	snprintf(cmd, sizeof(cmd), "set server %s weight %s", argv[1], argv[2]);
+	snprintf(cmd, sizeof(cmd), "set server %s weight %s", api_word(argv[1]), api_word(argv[2]));
 	simple_change("weight", cmd);
 	printf("%s: weight %s\n", argv[1], argv[2]);
 	return 0;
@@ -533,7 +558,7 @@ static int cmd_state(int argc, char **argv)
 	if (argc < 2)
 		die("usage: lbctl %s BACKEND/SERVER", argv[0]);
 	need_server(argv[1]);
-	snprintf(cmd, sizeof(cmd), "set server %s state %s", argv[1], state);
+	snprintf(cmd, sizeof(cmd), "set server %s state %s", api_word(argv[1]), state);
 	simple_change(argv[0], cmd);
 	printf("%s: %s\n", argv[1], state);
 	return 0;
@@ -599,6 +624,73 @@ static int col_of(char **hdr, int nh, const char *name)
 	return -1;
 }
 
+/*
+ * ---- stats: the XDP tier's counters (`show xdp stat`) ----
+ * CSV sections, each after a "# NAME,..." header: xdp (interfaces and
+ * modes), frontend and server rows, global counters with their verdict.
+ * Nothing is printed when lbd has no XDP interface.
+ */
+static void stats_xdp(json_t *arr)
+{
+	char *ans = api_call("show xdp stat"), *save = NULL, *line, *f[16];
+	char sect[16] = "", *hdr[16], hbuf[256], drops[1024] = "", passes[1024] = "", ifs[256] = "";
+	struct table t = { .ncols = 9 };
+	int nh = 0, nf, i;
+
+	table_add(&t, "NAME", "PACKETS", "BYTES", "NEW_FLOWS", "REPLY_PKTS", "REPLY_BYTES",
+		  "NO_SERVER", "SNAT_FAIL", "RST_NO_FLOW");
+	for (line = strtok_r(ans, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "# ", 2)) {
+			snprintf(hbuf, sizeof(hbuf), "%s", line + 2);
+			nh = csv_split(hbuf, hdr, 16);
+			snprintf(sect, sizeof(sect), "%s", nh ? hdr[0] : "");
+			continue;
+		}
+		nf = csv_split(line, f, 16);
+		if (nf < 2 || !sect[0]) /* not an answer of ours (an lbd without the command) */
+			continue;
+		if (!strcmp(sect, "xdp"))
+			snprintf(ifs, sizeof(ifs), "%s", f[1]);
+		if (arr) {
+			json_t *o = json_object();
+
+			json_object_set_new(o, "xdp", json_string(sect));
+			json_object_set_new(o, "name", json_string(f[strcmp(sect, "xdp") ? 0 : 1]));
+			for (i = 1; strcmp(sect, "xdp") && i < nf && i < nh; i++)
+				json_object_set_new(o, hdr[i],
+						    strcmp(hdr[i], "verdict") ?
+							    json_integer(strtoll(f[i], NULL, 10)) :
+							    json_string(f[i]));
+			json_array_append_new(arr, o);
+			continue;
+		}
+		if (!strcmp(sect, "frontend") && nf >= 9)
+			table_add(&t, fmt("frontend %s", f[0]), f[1], f[2], f[3], f[4], f[5], f[6],
+				  f[7], f[8]);
+		else if (!strcmp(sect, "server") && nf >= 6)
+			table_add(&t, fmt("  %s", f[0]), f[1], f[2], f[3], f[4], f[5], "", "", "");
+		else if (!strcmp(sect, "counter") && nf >= 3 && strcmp(f[1], "0")) {
+			char *b = !strcmp(f[2], "drop") ? drops :
+				  !strcmp(f[2], "pass") ? passes :
+							  NULL;
+
+			if (b)
+				snprintf(b + strlen(b), 1024 - strlen(b), "%s%s %s",
+					 b[0] ? ", " : "", f[0], f[1]);
+		}
+	}
+	if (!arr && ifs[0]) {
+		printf("\nXDP on %s\n", ifs);
+		table_print(&t);
+		printf("dropped: %s\n", drops[0] ? drops : "none");
+		printf("passed to the kernel: %s\n", passes[0] ? passes : "none");
+	}
+	for (i = 0; i < t.nrows * t.ncols; i++) /* not printed */
+		free(t.cells[i]);
+	free(t.cells);
+	free(ans);
+}
+
 static int cmd_stats(int argc, char **argv)
 {
 	char *ans = api_call("show stat"), *save = NULL, *line;
@@ -647,10 +739,12 @@ static int cmd_stats(int argc, char **argv)
 			  v[10][0] ? fmt("%ss", v[10]) : "");
 	}
 	if (opt_json) {
+		stats_xdp(arr); /* XDP rows: objects with an "xdp" key */
 		print_json(arr);
 		json_decref(arr);
 	} else {
 		table_print(&t);
+		stats_xdp(NULL);
 	}
 	free(hline);
 	free(ans);
@@ -894,7 +988,8 @@ static const struct command commands[] = {
 	  "servers with address, weight, state, last check, connections and origin\n"
 	  "(config, api, etcd)" },
 	{ "stats", cmd_stats, "stats [--json]",
-	  "counters of every frontend, backend and server (the runtime API's 'show stat')" },
+	  "counters of every frontend, backend and server (the runtime API's 'show stat'),\n"
+	  "then the XDP tier's: per frontend and server, drops and passes by reason" },
 	{ "weight", cmd_weight, "weight BACKEND/SERVER WEIGHT[%]",
 	  "set a server's weight (0..256, or a percentage of its configured weight);\n"
 	  "weight 0 keeps its connections but sends it no new ones" },

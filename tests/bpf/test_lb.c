@@ -427,6 +427,23 @@ static void recalc(struct proxy *be)
 	pthread_mutex_unlock(&be->lock);
 }
 
+/* The pool as recalc() makes it, without telling the XDP tier (to predict its next table). */
+static void recalc_pool_only(struct proxy *be)
+{
+	struct server *s;
+	struct lb_pool *p = be->pool;
+
+	p->n = 0;
+	p->tot_weight = 0;
+	list_for_each(s, &be->servers, list) {
+		if (s->admin == SRV_ADMIN_READY && s->chk_state == SRV_CHK_UP && s->weight > 0 &&
+		    !s->removed) {
+			p->srv[p->n++] = s;
+			p->tot_weight += s->weight;
+		}
+	}
+}
+
 /* ---- Helpers on tuples and flows ---- */
 
 static void addr16(const char *s, __be32 a[4])
@@ -978,7 +995,7 @@ static void t_udp(void)
 	c = c0;
 	c.udp_timeout_ns = 1000000; /* 1 ms */
 	xlb_maps_set_cfg(&c);
-	usleep(5000);
+	usleep(30000); /* the program reads the coarse clock: a few ticks */
 	stats_mark();
 	in.udp_nocsum = false;
 	run(buf, build(&in, buf), ifx_c, NULL, NULL);
@@ -1140,8 +1157,10 @@ static void t_no_neigh(void)
 
 static void t_snat(void)
 {
+	struct xlb_vip_stats vs0, vs1;
 	struct xlb_cfg c, c0;
 	uint8_t buf[256], m10[6];
+	uint32_t vip;
 	int i, v[3];
 
 	srv_mac(m10, 10);
@@ -1179,6 +1198,8 @@ static void t_snat(void)
 	c.port_min = 20000;
 	c.port_max = 20001;
 	xlb_maps_set_cfg(&c);
+	xlb_maps_vip_id(list_entry(fe_one->binds.next, struct bind, list), &vip);
+	xlb_maps_read_vip(vip, &vs0);
 	stats_mark();
 	for (i = 0; i < 3; i++) {
 		struct pkt in = { .family = 4,
@@ -1197,6 +1218,8 @@ static void t_snat(void)
 	     "SNAT ports 20000-20001: two flows pass, the third is dropped (%d %d %d)", v[0], v[1],
 	     v[2]);
 	T_STAT(XLB_STAT_SNAT_PORTS, 1, "port range exhausted");
+	xlb_maps_read_vip(vip, &vs1);
+	T_EQ_INT(vs1.snat_fail - vs0.snat_fail, 1, "port range exhausted: per-VIP counter");
 	{
 		struct xlb_tuple t0 = tuple("10.0.0.2", 47000, "10.0.0.105", 80, IPPROTO_TCP);
 		struct xlb_tuple t1 = tuple("10.0.0.2", 47001, "10.0.0.105", 80, IPPROTO_TCP);
@@ -1250,6 +1273,27 @@ static void t_server_states(void)
 		hits += flow_srv(&nt, NULL) == other->id;
 	}
 	T_EQ_INT(hits, 4, "drain: new flows go to the other server");
+
+	/* Weight 0: the same as drain. */
+	cur->admin = SRV_ADMIN_READY;
+	cur->weight = 0;
+	recalc(be_t);
+	in.flags = 0x10;
+	stats_mark();
+	run(buf, build(&in, buf), ifx_c, NULL, NULL);
+	T_EQ_INT(flow_srv(&t, NULL), cur->id, "weight 0: the existing flow stays");
+	T_STAT(XLB_STAT_REPICK_INVALID, 0, "weight 0");
+	for (i = 0, hits = 0; i < 4; i++) {
+		struct pkt n = in;
+		struct xlb_tuple nt = tuple("10.0.0.2", 48110 + i, "10.0.0.100", 80, IPPROTO_TCP);
+
+		n.sport = 48110 + i;
+		n.flags = 0x02;
+		run(buf, build(&n, buf), ifx_c, NULL, NULL);
+		hits += flow_srv(&nt, NULL) == other->id;
+	}
+	T_EQ_INT(hits, 4, "weight 0: new flows go to the other server");
+	cur->weight = cur->iweight;
 
 	/* Maintenance: the flow re-picks. */
 	cur->admin = SRV_ADMIN_MAINT;
@@ -1308,6 +1352,196 @@ static void t_server_states(void)
 	}
 }
 
+/* A pinned map of the test's root, by name. */
+static char pin_root[64];
+
+static int pinned_fd(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", pin_root, name);
+	return bpf_obj_get(path);
+}
+
+/*
+ * Only the entries that change are written: an entry the sync has no reason
+ * to touch keeps a value poked behind its back.
+ */
+static void t_partial_writes(void)
+{
+	int fd_mg = pinned_fd(XLB_MAP_MAGLEV), fd_be = pinned_fd(XLB_MAP_BACKENDS);
+	int fd_srv = pinned_fd(XLB_MAP_SERVERS);
+	uint32_t *t0 = malloc(LB_MAGLEV_SIZE * sizeof(*t0));
+	uint32_t *t1 = malloc(LB_MAGLEV_SIZE * sizeof(*t1));
+	uint32_t ring = XLB_NO_RING, i, same = XLB_NO_SERVER, changed = 0, bad = 0, key, v;
+	uint32_t sentinel = 0xfffffffe;
+	struct xlb_backend row;
+	struct xlb_server sv, sv1;
+
+	for (i = 0; i < XLB_MAX_BACKENDS; i++) {
+		if (!bpf_map_lookup_elem(fd_be, &i, &row) && !strcmp(row.name, "bs"))
+			ring = row.ring;
+	}
+	T_OK(ring < XLB_MAX_RINGS, "backend bs has a Maglev row (%u)", ring);
+	if (ring >= XLB_MAX_RINGS || !t0 || !t1)
+		goto out;
+	lb_pool_maglev(be_s->pool, t0, LB_MAGLEV_SIZE);
+	s_s[0]->weight = 3;
+	recalc_pool_only(be_s);
+	lb_pool_maglev(be_s->pool, t1, LB_MAGLEV_SIZE);
+	for (i = 0; i < LB_MAGLEV_SIZE; i++) {
+		if (be_s->pool->srv[t0[i]] == be_s->pool->srv[t1[i]]) {
+			if (same == XLB_NO_SERVER)
+				same = i;
+		} else {
+			changed++;
+		}
+	}
+	key = ring * XLB_MAGLEV_SIZE + same;
+	bpf_map_update_elem(fd_mg, &key, &sentinel, BPF_ANY);
+	/* And a server whose entry does not change. */
+	key = s_s[3]->id;
+	bpf_map_lookup_elem(fd_srv, &key, &sv);
+	sv1 = sv;
+	sv1.weight = 777;
+	bpf_map_update_elem(fd_srv, &key, &sv1, BPF_ANY);
+
+	recalc(be_s);
+	for (i = 0; i < LB_MAGLEV_SIZE; i++) {
+		key = ring * XLB_MAGLEV_SIZE + i;
+		if (i == same || bpf_map_lookup_elem(fd_mg, &key, &v))
+			continue;
+		bad += v != be_s->pool->srv[t1[i]]->id;
+	}
+	T_EQ_INT(bad, 0, "weight 1 -> 3: the Maglev row equals the library's new table");
+	T_OK(changed > 0 && changed < LB_MAGLEV_SIZE / 2,
+	     "weight 1 -> 3 moves %u of %u Maglev entries", changed, LB_MAGLEV_SIZE);
+	key = ring * XLB_MAGLEV_SIZE + same;
+	bpf_map_lookup_elem(fd_mg, &key, &v);
+	T_EQ_INT(v, sentinel, "an unchanged Maglev entry is not rewritten");
+	key = s_s[3]->id;
+	bpf_map_lookup_elem(fd_srv, &key, &sv1);
+	T_EQ_INT(sv1.weight, 777, "an unchanged server entry is not rewritten");
+
+	/* Put things back. */
+	bpf_map_update_elem(fd_srv, &key, &sv, BPF_ANY);
+	key = ring * XLB_MAGLEV_SIZE + same;
+	v = be_s->pool->srv[t1[same]]->id;
+	bpf_map_update_elem(fd_mg, &key, &v, BPF_ANY);
+	s_s[0]->weight = 1;
+	recalc(be_s);
+out:
+	free(t0);
+	free(t1);
+	close(fd_mg);
+	close(fd_be);
+	close(fd_srv);
+}
+
+/*
+ * The next hop is cached in the flow entry: a neighbour's new MAC is used
+ * once the generation moves, a packet longer than the cached one is looked
+ * up again (MTU), replies cache theirs too, tx_ports changes move the
+ * generation.
+ */
+static void t_nh_cache(void)
+{
+	struct xlb_tuple t = tuple("10.0.0.2", 51000, "10.0.0.102", 80, IPPROTO_TCP);
+	struct pkt in = { .family = 4,
+			  .smac = MAC_CLI,
+			  .dmac = MAC_XC0,
+			  .src = "10.0.0.2",
+			  .dst = "10.0.0.102",
+			  .sport = 51000,
+			  .dport = 80,
+			  .proto = IPPROTO_TCP,
+			  .flags = 0x02 };
+	static const uint8_t MAC_NEW[6] = { 0x02, 0, 0, 0, 0x77, 0x77 };
+	static char big[1301];
+	struct pkt out = in;
+	struct xlb_cfg c0, c1;
+	struct xlb_flow f;
+	uint8_t m13[6], buf[2048];
+
+	srv_mac(m13, 13);
+	run(buf, build(&in, buf), ifx_c, NULL, NULL);
+	T_OK(flow_srv(&t, &f) == s_n->id && f.nh.at && f.nh.oif == (uint32_t)ifx_s &&
+		     f.nh.iif == (uint32_t)ifx_c && !memcmp(f.nh.dmac, m13, 6) &&
+		     !memcmp(f.nh.smac, MAC_XS0, 6),
+	     "a new flow caches its next hop (xs0, the server's MAC)");
+
+	/* The neighbour moves to another MAC: the cached one is used until the generation moves. */
+	sh("ip neigh replace 10.1.0.13 lladdr 02:00:00:00:77:77 dev xs0 nud permanent");
+	in.flags = out.flags = 0x10;
+	out.smac = MAC_XS0;
+	out.dmac = m13;
+	out.dst = "10.1.0.13";
+	out.ttl = 63;
+	expect("established: the cached next hop is used", &in, ifx_c, XDP_REDIRECT, &out);
+	xlb_maps_get_cfg(&c0);
+	T_EQ_INT(xlb_maps_bump_fib_gen(), 0, "bump the next-hop generation");
+	xlb_maps_get_cfg(&c1);
+	T_EQ_INT(c1.fib_gen, c0.fib_gen + 1, "cfg.fib_gen moved by one");
+	out.dmac = MAC_NEW;
+	expect("after the bump: the neighbour's new MAC", &in, ifx_c, XDP_REDIRECT, &out);
+	sh("ip neigh replace 10.1.0.13 lladdr 02:00:00:00:01:0d dev xs0 nud permanent");
+	xlb_maps_bump_fib_gen();
+	out.dmac = m13;
+	expect("and back", &in, ifx_c, XDP_REDIRECT, &out);
+
+	/* A longer packet than the cached lookup checked: looked up again (MTU). */
+	memset(big, 'x', sizeof(big) - 1);
+	sh("ip link set xs0 mtu 1280");
+	in.payload = big;
+	stats_mark();
+	expect("1340-byte packet, egress MTU 1280: passed to the kernel", &in, ifx_c, XDP_PASS,
+	       NULL);
+	T_STAT(XLB_STAT_FIB_MTU, 1, "longer than the cached lookup");
+	in.payload = NULL;
+	expect("a short packet still uses the cache", &in, ifx_c, XDP_REDIRECT, &out);
+	sh("ip link set xs0 mtu 1500");
+	in.payload = out.payload = big;
+	expect("MTU back to 1500: the long packet goes through", &in, ifx_c, XDP_REDIRECT, &out);
+	xlb_maps_lookup_flow(&t, &f);
+	T_EQ_INT(f.nh.max_len, 20 + 20 + 1300, "the cache now covers the long packet");
+
+	/* The reply path caches its next hop in the reverse entry. */
+	{
+		struct pkt r = { .family = 4,
+				 .smac = m13,
+				 .dmac = MAC_XS0,
+				 .src = "10.1.0.13",
+				 .dst = "10.0.0.2",
+				 .sport = 80,
+				 .dport = 51000,
+				 .proto = IPPROTO_TCP,
+				 .flags = 0x10 };
+		struct xlb_tuple rt = tuple("10.1.0.13", 80, "10.0.0.2", 51000, IPPROTO_TCP);
+		struct xlb_rev_flow rv;
+		struct pkt rw = r;
+
+		rw.smac = MAC_XC0;
+		rw.dmac = MAC_CLI;
+		rw.src = "10.0.0.102";
+		rw.ttl = 63;
+		expect("nat reply", &r, ifx_s, XDP_REDIRECT, &rw);
+		T_OK(xlb_maps_lookup_rev_flow(&rt, &rv) == 0 && rv.nh.at &&
+			     rv.nh.oif == (uint32_t)ifx_c && !memcmp(rv.nh.dmac, MAC_CLI, 6),
+		     "the reverse entry caches the next hop toward the client");
+		expect("nat reply from the cache", &r, ifx_s, XDP_REDIRECT, &rw);
+	}
+
+	/* tx_ports changes move the generation. */
+	xlb_maps_get_cfg(&c0);
+	xlb_maps_set_tx_port(ifx_s, true);
+	xlb_maps_get_cfg(&c1);
+	T_OK(c1.fib_gen != c0.fib_gen, "a tx_ports change moves the generation");
+	/* set_cfg never moves it backwards, even with a stale copy. */
+	xlb_maps_set_cfg(&c0);
+	xlb_maps_get_cfg(&c0);
+	T_OK(c0.fib_gen > c1.fib_gen, "set_cfg with a stale copy moves it forward");
+}
+
 /* Packets the program does not translate: verdicts and counters. */
 static void t_malformed(void)
 {
@@ -1320,10 +1554,13 @@ static void t_malformed(void)
 			   .dport = 80,
 			   .proto = IPPROTO_TCP,
 			   .flags = 0x02 };
+	struct xlb_vip_stats vs0, vs1;
+	uint32_t vip_t, vip_u;
 	uint8_t b[256];
 	size_t len;
 	struct pkt k;
 
+	xlb_maps_vip_id(list_entry(fe_t->binds.next, struct bind, list), &vip_t);
 #define CASE(what, frame_len, verdict, stat)                                                  \
 	do {                                                                                  \
 		stats_mark();                                                                 \
@@ -1422,7 +1659,10 @@ static void t_malformed(void)
 	k.flags = 0x04;
 	k.sport = 49999;
 	len = build(&k, b);
+	xlb_maps_read_vip(vip_t, &vs0);
 	CASE("RST without a flow", len, XDP_DROP, XLB_STAT_RST_NO_FLOW);
+	xlb_maps_read_vip(vip_t, &vs1);
+	T_EQ_INT(vs1.rst_no_flow - vs0.rst_no_flow, 1, "RST without a flow: per-VIP counter");
 	{
 		struct xlb_tuple t = tuple("10.0.0.2", 49999, "10.0.0.100", 80, IPPROTO_TCP);
 
@@ -1444,7 +1684,11 @@ static void t_malformed(void)
 			  .dport = 53,
 			  .proto = IPPROTO_UDP };
 	len = build(&k, b);
+	xlb_maps_vip_id(list_entry(fe_u->binds.next, struct bind, list), &vip_u);
+	xlb_maps_read_vip(vip_u, &vs0);
 	CASE("no usable server", len, XDP_DROP, XLB_STAT_NO_SERVER);
+	xlb_maps_read_vip(vip_u, &vs1);
+	T_EQ_INT(vs1.no_server - vs0.no_server, 1, "no usable server: per-VIP counter");
 	s_u->admin = SRV_ADMIN_READY;
 	recalc(be_u);
 
@@ -1568,9 +1812,9 @@ static void t_attach(const char *root)
  * translated output), each timed by the kernel around the program only.
  * When vary_port is set, each run gets a new TCP source port (a new flow).
  */
-static double bench_avg(int fd, uint8_t *frame, size_t len, int n, size_t sport_off)
+static double bench_avg(int fd, uint8_t *frame, size_t len, int n, size_t sport_off, int ifindex)
 {
-	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ifx_c };
+	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ifindex };
 	uint8_t out[256];
 	uint64_t total = 0;
 	int i;
@@ -1613,17 +1857,26 @@ static int bench(int n)
 			  .proto = IPPROTO_TCP,
 			  .flags = 0x10 };
 	struct pkt nonvip = syn;
+	struct pkt reply = { .family = 4,
+			     .dmac = MAC_XS0,
+			     .dst = "10.1.0.1",
+			     .sport = 8080,
+			     .proto = IPPROTO_TCP,
+			     .flags = 0x10 };
 	struct xdp_pass_bpf *pass = xdp_pass_bpf__open_and_load();
 	struct {
 		const char *what;
 		struct pkt *k;
 		bool vary;
+		int ifindex;
 	} cases[] = {
-		{ "TCP SYN, new flow (fullnat, redirect)", &syn, true },
-		{ "TCP ACK, established flow (redirect)", &ack, false },
-		{ "IPv6 TCP ACK, established flow", &v6, false },
-		{ "non-VIP packet (XDP_PASS)", &nonvip, false },
+		{ "TCP SYN, new flow (fullnat, redirect)", &syn, true, ifx_c },
+		{ "TCP ACK, established flow (redirect)", &ack, false, ifx_c },
+		{ "TCP reply of that flow (redirect)", &reply, false, ifx_s },
+		{ "IPv6 TCP ACK, established flow", &v6, false, ifx_c },
+		{ "non-VIP packet (XDP_PASS)", &nonvip, false, ifx_c },
 	};
+	uint8_t rmac[6];
 	uint64_t g[XLB_STAT_MAX];
 	uint8_t f[256];
 	double base, t;
@@ -1648,16 +1901,31 @@ static int bench(int n)
 	nonvip.dst = "10.0.0.1";
 	len = build(&ack, f);
 	run(f, len, ifx_c, NULL, NULL); /* creates the flow */
+	{
+		struct xlb_tuple t = tuple("172.16.0.1", 60002, "10.0.0.100", 80, IPPROTO_TCP);
+		struct xlb_flow fl;
+		static char srv[INET_ADDRSTRLEN];
+
+		if (xlb_maps_lookup_flow(&t, &fl)) {
+			printf("# bench: the ACK created no flow\n");
+			return -1;
+		}
+		inet_ntop(AF_INET, &fl.srv_addr[3], srv, sizeof(srv));
+		srv_mac(rmac, ntohl(fl.srv_addr[3]) & 0xff);
+		reply.smac = rmac;
+		reply.src = srv;
+		reply.dport = ntohs(fl.snat_port);
+	}
 	len = build(&v6, f);
 	run(f, len, ifx_c, NULL, NULL);
 
 	len = build(&nonvip, f);
-	base = bench_avg(bpf_program__fd(pass->progs.xlb_pass), f, len, n, 0);
+	base = bench_avg(bpf_program__fd(pass->progs.xlb_pass), f, len, n, 0, ifx_c);
 	printf("bench: %-40s %7.1f ns/run (the timing floor)\n", "empty XDP program", base);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		len = build(cases[i].k, f);
 		stats_mark();
-		t = bench_avg(prog_fd, f, len, n, cases[i].vary ? 14 + 20 : 0);
+		t = bench_avg(prog_fd, f, len, n, cases[i].vary ? 14 + 20 : 0, cases[i].ifindex);
 		printf("bench: %-40s %7.1f ns/run, %7.1f ns over the empty program\n",
 		       cases[i].what, t, t - base);
 		xlb_maps_read_global(g);
@@ -1702,6 +1970,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	snprintf(root, sizeof(root), "/sys/fs/bpf/xlb-test-%d", getpid());
+	snprintf(pin_root, sizeof(pin_root), "%s", root);
 	o.pin_root = root;
 	o.fresh = true;
 	o.flow_entries = 65536;
@@ -1738,6 +2007,8 @@ int main(int argc, char **argv)
 	t_no_neigh();
 	t_snat();
 	t_server_states();
+	t_partial_writes();
+	t_nh_cache();
 	t_malformed();
 	t_model_changes();
 	t_restart(root);

@@ -33,6 +33,7 @@ global
     stats socket $OPER level operator
     stats socket $USER mode 666 level user
     stats socket ipv4@127.0.0.1:$PAPI level admin
+    stats socket $T_TMP/owned.sock mode 640 uid 65534 gid 65534 level user
     stats timeout 1s
 defaults
     mode tcp
@@ -65,6 +66,43 @@ expect_eq "unix socket level user" "$(on "$USER" "show cli level" | first_line)"
 expect_eq "ipv4@ socket" "$(echo "show cli level" | socat -t 5 - TCP:127.0.0.1:$PAPI | first_line)" "admin"
 expect_eq "stats socket mode 600" "$(stat -c %a "$ADMIN")" "600"
 expect_eq "stats socket mode 666" "$(stat -c %a "$USER")" "666"
+expect_eq "stats socket mode 640 uid 65534 gid 65534" "$(stat -c '%a %u %g' "$T_TMP/owned.sock")" \
+	"640 65534 65534"
+expect_eq "an owned socket answers at its level" \
+	"$(on "$T_TMP/owned.sock" "show cli level" | first_line)" "user"
+
+# fd@N: a listening socket inherited from the parent (here systemd-socket-activate,
+# which passes it as fd 3), beside a unix one; kept across a reload.
+if command -v systemd-socket-activate >/dev/null; then
+	PFD=$(t_port)
+	cat >"$T_TMP/fd.cfg" <<CFG
+global
+    stats socket fd@3 level admin
+    stats socket $T_TMP/fd-user.sock level user
+defaults
+    mode tcp
+    timeout connect 500ms
+    timeout client 5s
+    timeout server 5s
+backend web
+    server s1 127.0.0.1:$P1
+CFG
+	systemd-socket-activate -l 127.0.0.1:$PFD "$LBD" -f "$T_TMP/fd.cfg" >"$T_TMP/fd.log" 2>&1 &
+	FDPID=$!
+	T_PIDS+=($FDPID)
+	for i in $(seq 1 50); do [ -S "$T_TMP/fd-user.sock" ] && break; sleep 0.05; done
+	fdq() { echo "$1" | socat -t 5 - TCP:127.0.0.1:$PFD | first_line; }
+	expect_eq "stats socket fd@3 (inherited listener) answers at level admin" \
+		"$(fdq "show cli level")" "admin"
+	expect_eq "beside a unix socket of level user" \
+		"$(on "$T_TMP/fd-user.sock" "show cli level" | first_line)" "user"
+	expect_eq "reload through the fd@ socket" "$(fdq reload)" "Success"
+	expect_eq "the fd@ socket still answers after the reload" "$(fdq "show cli level")" "admin"
+	kill $FDPID
+	wait $FDPID 2>/dev/null
+else
+	skip "systemd-socket-activate not installed: fd@N not tested"
+fi
 
 # Commands every level may run.
 for c in "show info" "show stat" "show servers state" "show backend" "show servers json" \

@@ -78,8 +78,9 @@ stat_cols() {
 same "show stat: identical header (every column, in order)" admin "show stat" "head -1"
 same "show stat: same rows (proxy, service) in the same order" admin "show stat" "cut -d, -f1,2"
 same "show stat: every row has the same number of fields" admin "show stat" "awk -F, '{print NF}'"
+# (a check in progress when the answer is built shows as "* L4OK" on either side)
 same "show stat: server status, weight, act, bck, check status/desc, rise/fall/health, addr" admin \
-	"show stat" "stat_cols pxname svname status weight act bck check_status check_desc check_rise check_fall check_health addr uweight | grep -v -e FRONTEND -e BACKEND"
+	"show stat" "stat_cols pxname svname status weight act bck check_status check_desc check_rise check_fall check_health addr uweight | grep -v -e FRONTEND -e BACKEND | sed 's/,\\* /,/'"
 same "show stat: type and mode of every row, status of FRONTEND/BACKEND" admin "show stat" \
 	"stat_cols pxname svname type mode | sort; stat_cols svname status act bck | grep -e FRONTEND -e BACKEND"
 same "show stat: last_chk of a refused check" admin "show stat" "stat_cols svname last_chk check_code | grep s2"
@@ -88,7 +89,8 @@ same "show stat: last_chk of a refused check" admin "show stat" "stat_cols svnam
 same "show servers state: version and header lines" admin "show servers state" "head -2"
 same "show servers state: 25 fields per server" admin "show servers state" "awk 'NR > 2 && NF { print NF }'"
 # All but be_id (HAProxy numbers proxies from 2 here) and the seconds since the last change.
-ss_fields="awk 'NR > 2 && NF { \$1 = \"-\"; \$10 = \"-\"; print }'"
+# srv_check_state's bit 0x1 (a check in progress) depends on timing: masked.
+ss_fields="awk 'NR > 2 && NF { \$1 = \"-\"; \$10 = \"-\"; \$14 -= \$14 % 2; print }'"
 same "show servers state: every field but be_id and time since last change" admin "show servers state" "$ss_fields"
 same "show servers state web: one backend" admin "show servers state web" "$ss_fields"
 same "show servers state of an unknown backend" admin "show servers state nope"
@@ -109,7 +111,7 @@ done
 sleep 0.3
 same "after drain/maint: show stat status and weights" admin "show stat" "stat_cols svname status weight act bck"
 same "after drain/maint: show servers state op/admin state and check state" admin "show servers state web" \
-	"awk 'NR > 2 && NF { print \$4, \$6, \$7, \$8, \$14 }'"
+	"awk 'NR > 2 && NF { print \$4, \$6, \$7, \$8, \$14 - \$14 % 2 }'"
 for c in "set server web/s1 state ready" "enable server web/s2" "set server web/s3 state ready"; do
 	same "'$c'" admin "$c"
 done
@@ -123,6 +125,8 @@ same "show cli level" user "show cli level"
 same "';' framing: each answer ends with an empty line" admin "show cli level;get weight web/s1;show cli level"
 same "several lines in non-interactive mode" admin "$(printf 'show cli level\nget weight web/s3')"
 same "show backend" admin "show backend"
+same "help WORD: the same header and footer" admin "help set" "awk 'NR == 1; { l[NR] = \$0 } END { for (i = NR - 3; i <= NR; i++) print l[i] }'"
+same "prompt: interactive framing" admin "$(printf 'prompt\nshow cli level\nget weight web/s3\nquit')"
 same "del server of a server not in maintenance" admin "del server web/s1" "head -1"
 same "add server to an unknown backend" admin "add server nope/x 127.0.0.1:1" "head -1"
 same "add server with a name in use" admin "add server web/s1 127.0.0.1:1" "head -1"

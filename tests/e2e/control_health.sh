@@ -31,6 +31,22 @@ wait_status() {
 	echo "timeout"
 	return 1
 }
+# up_or_going B/S: "UP" when the server is up, even with a failed check under way
+# ("UP 1/2" on a loaded machine); else its status
+up_or_going() {
+	local st
+	st=$(srv_status "$1")
+	case "$st" in "UP" | "UP "*) echo UP ;; *) echo "$st" ;; esac
+}
+# wait_log_re REGEX [TIMEOUT_S]: wait for a line of lbd's log matching an ERE
+wait_log_re() {
+	local i n=$(((${2:-5}) * 20))
+	for ((i = 0; i < n; i++)); do
+		grep -qE -- "$1" "$T_TMP/lbd.log" && return 0
+		sleep 0.05
+	done
+	return 1
+}
 # wait_log PATTERN [TIMEOUT_S]: wait for a line of lbd's log
 wait_log() {
 	local i n=$(((${2:-5}) * 20))
@@ -41,7 +57,7 @@ wait_log() {
 	return 1
 }
 
-P1=$(t_port); P2=$(t_port); P3=$(t_port); PB=$(t_port); FE=$(t_port); PHANG=$(t_port); PGARB=$(t_port); FE2=$(t_port); PB2=$(t_port)
+P1=$(t_port); P2=$(t_port); P3=$(t_port); PB=$(t_port); FE=$(t_port); PHANG=$(t_port); PGARB=$(t_port); FE2=$(t_port); PB2=$(t_port); PCNT=$(t_port); PDEAD=$(t_port)
 demo s1 127.0.0.1:$P1
 S1=${T_PIDS[-1]}
 demo s2 127.0.0.1:$P2
@@ -55,7 +71,12 @@ socat TCP-LISTEN:$PHANG,bind=127.0.0.1,reuseaddr,fork SYSTEM:"sleep 30" &
 T_PIDS+=($!)
 # Answers garbage (TCP echo mode: its name, then what it reads).
 demo garb 127.0.0.1:$PGARB -e
+# Answers 500 and notes the time of every check it receives.
+socat TCP-LISTEN:$PCNT,bind=127.0.0.1,reuseaddr,fork \
+	SYSTEM:"date +%s%N >>$T_TMP/cnt; echo HTTP/1.0 500 KO; echo" &
+T_PIDS+=($!)
 wait_port 127.0.0.1 $PHANG 5
+wait_port 127.0.0.1 $PCNT 5
 
 cfg=$T_TMP/h.cfg
 cat >"$cfg" <<CFG
@@ -98,6 +119,25 @@ backend strbad
     http-check send meth GET uri / ver HTTP/1.1 hdr Host www.example.com
     http-check expect string nothere
     server a 127.0.0.1:$P2 check inter 200 fall 2
+backend hdrchk
+    option httpchk
+    http-check send meth GET uri /echo ver HTTP/1.1 hdr X-Check "yes please"
+    http-check expect string "X-Check: yes please"
+    server a 127.0.0.1:$P2 check inter 200 fall 2
+backend defreq
+    option httpchk
+    http-check send uri /echo
+    http-check expect rstring "^OPTIONS /echo HTTP/1\.0"
+    server a 127.0.0.1:$P2 check inter 200 fall 2
+backend fast
+    option httpchk GET /
+    server a 127.0.0.1:$P2 check inter 5s fastinter 100 rise 1 fall 4
+backend slowdown
+    option httpchk GET /
+    server a 127.0.0.1:$PCNT check inter 5s fastinter 3s downinter 150 rise 2 fall 1
+backend fresh
+    server dead 127.0.0.1:$PDEAD check inter 5s rise 2 fall 3
+    server mnt 127.0.0.1:$P2 check inter 5s rise 2 fall 3
 backend rstatus
     option httpchk GET /status/204
     http-check expect rstatus ^2[0-9][0-9]$
@@ -141,26 +181,61 @@ expect_eq "httpchk: status 200 expected, 200 received: check_status L7OK" \
 # ---- expectations ----
 wait_status st500/a DOWN 3000 >/dev/null
 expect_eq "expect status 200, server answers 500: DOWN" "$(srv_status st500/a)" "DOWN"
-check "logged with HAProxy's wording (Layer7 wrong status, code 500)" \
-	wait_log 'Server st500/a is DOWN, reason: Layer7 wrong status, code: 500, info: "Internal Server Error", check duration: '
-check "option log-health-checks: each failed check is logged with the counter" \
+check "option log-health-checks: each check that moves the counter is logged with it" \
 	wait_log 'Health check for server st500/a failed, reason: Layer7 wrong status, code: 500, info: "Internal Server Error", check duration: '
-check "  ... 1/2 UP, then 0/2 DOWN" grep -q 'status: 1/2 UP.$' "$T_TMP/lbd.log"
-check "  ... then 0/2 DOWN" grep -q 'st500/a failed.*status: 0/2 DOWN.$' "$T_TMP/lbd.log"
+# (as HAProxy 2.6: starting at `rise`, the first failure is 0/2 DOWN)
+check "  ... the first failure takes a new server DOWN: 0/2 DOWN" \
+	grep -q 'st500/a failed.*status: 0/2 DOWN.$' "$T_TMP/lbd.log"
+check "  ... and the transition line leaves the reason to it, as HAProxy" \
+	wait_log 'Server st500/a is DOWN. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.'
 check "the last server of a backend going down is an alert" \
 	wait_log "backend 'st500' has no server available!"
 expect_eq "expect ! status 500, server answers 500: DOWN" "$(wait_status stneg/a DOWN 3000 >/dev/null; srv_status stneg/a)" "DOWN"
-expect_eq "expect string matching the body: UP" "$(srv_status strok/a)" "UP"
+check "logged with HAProxy's wording (Layer7 wrong status, code 500)" \
+	wait_log 'Server stneg/a is DOWN, reason: Layer7 wrong status, code: 500, info: "Internal Server Error", check duration: '
+expect_eq "expect string matching the body: UP" "$(up_or_going strok/a)" "UP"
 wait_status strbad/a DOWN 3000 >/dev/null
 expect_eq "expect string absent from the body: DOWN" "$(srv_status strbad/a)" "DOWN"
 check "logged as an invalid response whose content did not match" \
 	wait_log 'Server strbad/a is DOWN, reason: Layer7 invalid response, info: "HTTP content check did not match"'
-expect_eq "expect rstatus ^2[0-9][0-9]$ with 204: UP" "$(srv_status rstatus/a)" "UP"
-expect_eq "no expect rule: 2xx/3xx passes" "$(srv_status default_ok/a)" "UP"
+expect_eq "expect rstatus ^2[0-9][0-9]$ with 204: UP" "$(up_or_going rstatus/a)" "UP"
+expect_eq "http-check send ... hdr: the header is sent (expect string on /echo): UP" \
+	"$(up_or_going hdrchk/a)" "UP"
+expect_eq "default request OPTIONS ... HTTP/1.0, uri from http-check send (expect rstring): UP" \
+	"$(up_or_going defreq/a)" "UP"
+# As HAProxy, a server starts UP at `rise` ("up, but will fall down at first
+# failure"): dead at start, it is DOWN after one check, not fall (3) x inter (5s).
+expect_eq "a server dead at start is DOWN at its first failed check" "$(srv_status fresh/dead)" "DOWN"
+# Leaving maintenance: UP at `rise` and checked at once (HAProxy's "start OK
+# but check immediately"), whatever the state before.
+api "disable server fresh/mnt; set server fresh/mnt addr 127.0.0.1 port $PDEAD" >/dev/null
+api "disable server fresh/dead; set server fresh/dead addr 127.0.0.1 port $P2" >/dev/null
+api "enable server fresh/mnt; enable server fresh/dead" >/dev/null
+expect_eq "a DOWN server leaving maintenance is UP at once" "$(up_or_going fresh/dead)" "UP"
+dt=$(wait_status fresh/mnt DOWN 1500)
+ok_if "an UP server leaving maintenance is checked at once, DOWN at its first failure (${dt} ms)" \
+	'[ "$dt" != timeout ]'
+# inter 5s, fall 4: without fastinter the 4 failures would take 15 s.
+# Fully up (inter 5s, fall 4), then its address goes dead: the first failure
+# is checked at once, the next three fastinter apart.
+expect_eq "fastinter: the server is fully UP first" "$(srv_status fast/a)" "UP"
+api "set server fast/a addr 127.0.0.1 port $PDEAD" >/dev/null
+dt=$(wait_status fast/a DOWN 3000)
+ok_if "fastinter: 4 failed checks 100 ms apart mark it DOWN in ${dt} ms (inter 5s: 15 s)" \
+	'[ "$dt" != timeout ]'
+# DOWN after its first check (fall 1): then checked every downinter, not inter or fastinter.
+wait_status slowdown/a DOWN 2000 >/dev/null
+n0=$(wc -l <"$T_TMP/cnt")
+sleep 1.5
+n1=$(wc -l <"$T_TMP/cnt")
+ok_if "downinter 150: a DOWN server is checked $((n1 - n0)) times in 1.5 s (2..11; inter 5s: 0..1)" \
+	'[ $((n1 - n0)) -ge 2 ] && [ $((n1 - n0)) -le 11 ]'
+expect_eq "no expect rule: 2xx/3xx passes" "$(up_or_going default_ok/a)" "UP"
 wait_status hang/a DOWN 3000 >/dev/null
 expect_eq "a server that accepts and never answers fails the HTTP check" "$(srv_status hang/a)" "DOWN"
-check "logged as a Layer7 timeout bounded by timeout check" \
-	wait_log 'Server hang/a is DOWN, reason: Layer7 timeout, check duration: 3'
+# (timeout check 300ms; without it, what is left of inter 200 would bound it)
+check "logged as a Layer7 timeout bounded by timeout check" wait_log_re \
+	'Server hang/a is DOWN, reason: Layer7 timeout, check duration: [3-9][0-9][0-9]ms'
 expect_eq "'port' makes the check go to another port" "$(srv_status hang/t)" "UP"
 wait_status garbage/a DOWN 3000 >/dev/null
 expect_eq "a server answering garbage fails the HTTP check" "$(srv_status garbage/a)" "DOWN"
@@ -210,8 +285,8 @@ ok_if "at most the request in flight at the kill failed ($errs)" '[ "$errs" -le 
 demo s1 127.0.0.1:$P1
 S1=${T_PIDS[-1]}
 dt=$(wait_status web/s1 UP 3000)
-ok_if "restarted server back UP after rise=2 checks in ${dt}ms (<= 2*200 + 200ms slack)" \
-	'[ "$dt" != timeout ] && [ "$dt" -le 700 ]'
+ok_if "restarted server back UP after rise=2 checks in ${dt}ms (<= 2*200 + 600ms slack)" \
+	'[ "$dt" != timeout ] && [ "$dt" -le 1000 ]'
 check "logged: Server web/s1 is UP, reason: Layer7 check passed, code: 200" \
 	wait_log 'Server web/s1 is UP, reason: Layer7 check passed, code: 200, check duration: '
 check "with the servers online" wait_log '3 active and 0 backup servers online.'
@@ -253,4 +328,32 @@ expect_eq "enable health on unknown names" \
 	"$(api "enable health fe2/x"; api "disable health tcpchk/nope")" "$(printf 'No such backend.\n\nNo such server.\n')"
 
 check "lbd still running" kill -0 $LBD_PID
+
+# ---- spread-checks ----
+# A second lbd: one server checked every 200 ms with spread-checks 50; the
+# intervals between the checks it receives vary (100..300 ms), where without
+# spread none is shorter than 200 ms (a loaded machine only adds delays).
+kill $LBD_PID
+wait $LBD_PID 2>/dev/null
+: >"$T_TMP/cnt"
+cat >"$T_TMP/spread.cfg" <<CFG
+global
+    spread-checks 50
+defaults
+    mode tcp
+    timeout connect 500ms
+    timeout check 300ms
+backend web
+    option httpchk GET /
+    server a 127.0.0.1:$PCNT check inter 200 fastinter 200 downinter 200 fall 1
+CFG
+start_lbd "$T_TMP/spread.cfg"
+sleep 2.4
+kill $LBD_PID
+wait $LBD_PID 2>/dev/null
+spread=$(awk 'NR > 2 { d = ($1 - p) / 1000000; if (!n++ || d < lo) lo = d; if (d > hi) hi = d }
+	{ p = $1 } END { printf "%d %d %d", n, lo, hi }' "$T_TMP/cnt")
+read -r n lo hi <<<"$spread"
+ok_if "spread-checks 50: $n intervals of inter 200 range from $lo to $hi ms" \
+	'[ "$n" -ge 5 ] && [ "$lo" -lt 180 ] && [ $((hi - lo)) -ge 60 ]'
 t_done

@@ -97,6 +97,16 @@ ok_if "an invalid weight: exit 1 with lbd's reason ($out)" \
 	'[ $rc = 1 ] && [ "$out" = "lbctl: weight: Absolute weight can only be between 0 and 256 inclusive." ]'
 out=$("$L" weight web 3 2>&1)
 ok_if "a name without a slash" 'echo "$out" | grep -q "^lbctl: expected BACKEND/SERVER"'
+# Arguments are words of one command: a ';' or a blank cannot start another one.
+out=$("$L" weight web/s2 '20;disable server web/s1' 2>&1)
+rc=$?
+ok_if "a value with ';' is one (refused) word, not a second command ($out)" \
+	'[ $rc = 1 ] && [ "$out" = "lbctl: weight: Trailing garbage in weight string" ]'
+out=$("$L" servers 'web;shutdown' 2>&1)
+ok_if "a backend name with ';' is one word ($out)" \
+	'echo "$out" | grep -q "^lbctl: no backend '"'"'web;shutdown'"'"'"'
+expect_eq "nothing else ran: s1 still ready, lbd running" \
+	"$("$L" servers --json | jq -r '.servers[] | select(.name=="s1") | .admin')" ready
 expect_eq "drain" "$("$L" drain web/s1)" "web/s1: drain"
 expect_eq "drain shows in servers" "$("$L" servers --json | jq -r '.servers[] | select(.name=="s1") | .state')" DRAIN
 expect_eq "disable" "$("$L" disable web/s1)" "web/s1: maint"

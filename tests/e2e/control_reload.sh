@@ -76,6 +76,9 @@ if ! wait_port 127.0.0.1 $FE 5; then
 fi
 for i in $(seq 1 50); do [ -S "$ADMIN" ] && break; sleep 0.05; done
 ino=$(stat -c %i "$ADMIN")
+# The frontend's listening socket, by inode: an unchanged bind keeps it.
+fe_ino() { ss -Hltne "sport = :$FE" | grep -o 'ino:[0-9]*'; }
+fe_ino0=$(fe_ino)
 
 # State made at run time, to be carried over.
 api "set server web/s2 weight 5" >/dev/null
@@ -85,6 +88,16 @@ wait_status web/s2 DOWN 3000
 expect_eq "before reload: s2 is DOWN" "$(srv_status web/s2)" "DOWN"
 
 # ---- good reload under steady load ----
+# wrk opens a new connection for every request (Connection: close), so that
+# connections keep arriving while the listeners are handed over; this
+# namespace's own port range and TIME_WAIT reuse keep it from running out of
+# ports. The curl loop beside it checks every answer.
+sysctl -qw net.ipv4.ip_local_port_range="1024 65000" net.ipv4.tcp_tw_reuse=1
+WRKLOG=$T_TMP/wrk.log
+if command -v wrk >/dev/null; then
+	wrk -t2 -c8 -d4s -H 'Connection: close' http://127.0.0.1:$FE/ >"$WRKLOG" 2>&1 &
+	wrkpid=$!
+fi
 LOOPLOG=$T_TMP/loop.log
 (
 	end=$((SECONDS + 5))
@@ -109,6 +122,16 @@ bad=$(grep -vc '^000 0$\|^200 ' "$LOOPLOG")
 errs=$(grep -vc '^200 ' "$LOOPLOG")
 ok_if "steady load during 3 reloads: $total connections, none failed" '[ "$total" -gt 20 ] && [ "$errs" = 0 ]'
 [ "$errs" = 0 ] || sort "$LOOPLOG" | uniq -c | sed 's/^/# /'
+if [ -n "${wrkpid:-}" ]; then
+	wait $wrkpid
+	wrkreq=$(awk '/requests in/ {print $1}' "$WRKLOG")
+	ok_if "wrk during the 3 reloads: ${wrkreq:-?} requests, no socket error, no non-2xx" \
+		'[ "${wrkreq:-0}" -gt 1000 ] && ! grep -q -e "Socket errors" -e "Non-2xx" "$WRKLOG"'
+	grep -q -e "Socket errors" -e "Non-2xx" "$WRKLOG" && sed 's/^/# /' "$WRKLOG"
+else
+	skip "wrk not installed"
+fi
+expect_eq "the unchanged frontend kept its listening socket" "$(fe_ino)" "$fe_ino0"
 check "logged" grep -q "configuration reloaded" "$T_TMP/lbd.log"
 
 # ---- state carried over ----
@@ -116,6 +139,11 @@ expect_eq "a server DOWN before the reload is still DOWN (not reset to UP)" "$(s
 expect_eq "its check counters are kept (no new DOWN transition logged)" \
 	"$(grep -c 'Server web/s2 is DOWN' "$T_TMP/lbd.log")" 1
 expect_eq "a weight set at run time is kept" "$(api "get weight web/s2" | head -1)" "5 (initial 10)"
+stot() { api "show stat" | awk -F, '$1=="web" && $2=="s1" {print $8 "/" $9}'; }
+stot0=$(stot)
+api reload >/dev/null
+expect_eq "a server's counters are kept (s1 sessions/bytes in $stot0, no traffic meanwhile)" \
+	"$(stot)" "$stot0"
 expect_eq "a server added on the API is carried over" \
 	"$(api "show servers json web" | jq -r '.servers[] | select(.name=="s4") | "\(.origin) \(.admin)"')" "api ready"
 seen=$(for i in $(seq 1 6); do get http://127.0.0.1:$FE/; done | sort -u | tr '\n' ' ')

@@ -307,9 +307,16 @@ check "show discovery counts 205 entries" sh -c "echo 'show discovery' |
 ec del --prefix ${PFX}bulk- >/dev/null
 check "and all removed by one prefix delete" wait_for 10 srvs_are "s1 s2 s3 s4 s5"
 
-# Reload: discovered servers stay, the watch continues on the new generation.
+# Reload: discovered servers stay, the watch continues on the new generation,
+# and they take the new default-server settings (as servers discovered now would).
+cp "$T_TMP/lbd.cfg" "$T_TMP/lbd.cfg.orig"
+sed -i 's/default-server check inter 1s$/default-server check inter 1s maxconn 7/' "$T_TMP/lbd.cfg"
 expect_eq "reload succeeds" "$(api reload | head -1)" "Success"
 expect_eq "discovered servers carried over the reload" "$(srvs)" "s1 s2 s3 s4 s5"
+expect_eq "they take the reloaded default-server (maxconn 7), s3 keeps its etcd weight 2" \
+	"$(api "show servers json web" | jq -r '[.servers[] | select(.origin == "etcd") |
+		"\(.name)=\(.maxconn)/\(.weight)"] | sort | join(" ")')" "s1=7/1 s2=7/1 s3=7/2 s4=7/1 s5=7/1"
+cp "$T_TMP/lbd.cfg.orig" "$T_TMP/lbd.cfg"
 ec del ${PFX}s5 >/dev/null
 check "after the reload, events still apply" wait_for 5 srvs_are "s1 s2 s3 s4"
 expect_eq "and traffic follows" "$(served_by 8)" "s1 s2 s3 s4 static"

@@ -882,6 +882,81 @@ static void test_hash_helpers(void)
 	}
 }
 
+/*
+ * lb_pick_ex(): a connection that failed on several servers reaches one it
+ * has not tried, whatever the algorithm would pick, while any is left.
+ */
+static void test_pick_ex(void)
+{
+	static const char *const algos[] = { "first",	  "source",    "roundrobin",
+					     "leastconn", "static-rr", "random" };
+	struct sockaddr_in sin = v4("198.51.100.7", 1000);
+	struct lb_req req = { .src = (struct sockaddr *)&sin };
+	struct server *s, *failed[3];
+	struct fx f;
+	int i, k, bad;
+
+	for (k = 0; k < (int)(sizeof(algos) / sizeof(algos[0])); k++) {
+		fx_init(&f, algos[k]);
+		fx_srv(&f, "a", 1);
+		fx_srv(&f, "b", 1);
+		fx_srv(&f, "c", 1);
+		fx_srv(&f, "d", 1);
+		fx_recalc(&f);
+		/* Failures on a, b and c in each of the 6 orders: d must come next. */
+		bad = 0;
+		for (i = 0; i < 6; i++) {
+			failed[0] = f.all[i / 2];
+			failed[1] = f.all[(i / 2 + 1 + i % 2) % 3];
+			failed[2] = f.all[(i / 2 + 2 - i % 2) % 3];
+			s = lb_pick_ex(&f.be, &req, failed, 3);
+			bad += s != f.all[3];
+			lb_release(s);
+		}
+		T_EQ_INT(bad, 0, "%s: after failing on a, b and c (any order), d is picked",
+			 algos[k]);
+		/* With every server failed, one is still returned (it may be back). */
+		s = lb_pick_ex(&f.be, &req,
+			       (struct server *[]){ f.all[0], f.all[1], f.all[2], f.all[3] }, 4);
+		T_OK(s != NULL, "%s: every server failed: one is still tried", algos[k]);
+		lb_release(s);
+		fx_free(&f);
+	}
+
+	/* A full untried server is not taken; a failed one is retried instead. */
+	fx_init(&f, "first");
+	fx_srv(&f, "a", 1);
+	fx_srv(&f, "b", 1);
+	fx_srv(&f, "c", 1);
+	fx_recalc(&f);
+	f.all[2]->maxconn = 1;
+	f.all[2]->cur_conns = 1; /* c is full */
+	failed[0] = f.all[0];
+	failed[1] = f.all[1];
+	s = lb_pick_ex(&f.be, NULL, failed, 2);
+	T_OK(s == f.all[0], "failed on a then b, c full: a is retried (%s)", s ? s->name : "none");
+	lb_release(s);
+	for (i = 0; i < 3; i++)
+		f.all[i]->maxconn = f.all[i]->cur_conns = 1;
+	T_OK(!lb_pick(&f.be, NULL, NULL) && errno == EAGAIN && f.be.no_srv == 0,
+	     "every server full: NULL with EAGAIN, not counted as no server");
+	for (i = 0; i < 3; i++)
+		f.all[i]->maxconn = f.all[i]->cur_conns = 0;
+	s = lb_pick_ex(&f.be, NULL, failed, 2);
+	T_OK(s == f.all[2], "... and c once it has a free slot (%s)", s ? s->name : "none");
+	lb_release(s);
+	T_OK(lb_backend_usable(&f.be), "lb_backend_usable: servers in the pool");
+	for (i = 0; i < 3; i++)
+		f.all[i]->admin = SRV_ADMIN_MAINT;
+	fx_recalc(&f);
+	T_OK(!lb_backend_usable(&f.be), "lb_backend_usable: every server in maintenance");
+	T_OK(!lb_pick_ex(&f.be, NULL, failed, 2) && errno == EAGAIN,
+	     "lb_pick_ex: no usable server: NULL with EAGAIN");
+	T_EQ_INT(f.be.no_srv, 1, "no usable server: counted once in be->no_srv");
+	T_OK(!lb_backend_usable(NULL), "lb_backend_usable(NULL) is false");
+	fx_free(&f);
+}
+
 int main(void)
 {
 	test_registry();
@@ -897,5 +972,6 @@ int main(void)
 	test_url_param();
 	test_hdr();
 	test_random();
+	test_pick_ex();
 	T_DONE();
 }

@@ -121,6 +121,14 @@ int main(void)
 	     "unknown command at level user lists only user commands");
 	T_OK(!strncmp(run("show nothing", API_LVL_ADMIN), "Unknown command, but maybe", 26),
 	     "unknown subcommand: commands sharing the first word");
+	run("help set", API_LVL_ADMIN);
+	T_OK(!strncmp(last_answer(), "The following commands are valid at this level:\n", 48) &&
+		     strstr(last_answer(), "set server") && !strstr(last_answer(), "show stat") &&
+		     strstr(last_answer(), "  quit ") &&
+		     !strcmp(last_answer() + strlen(last_answer()) - 14, ": disconnect\n\n"),
+	     "help WORD: HAProxy's header, the matching commands, its footer");
+	T_OK(!strstr(run("help set", API_LVL_USER), "set server"),
+	     "help WORD lists only the commands of the session's level");
 
 	/* Weights. */
 	T_EQ_STR(run("set server web/s1 weight 50%", API_LVL_ADMIN), "\n", "weight 50%%");

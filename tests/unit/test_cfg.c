@@ -786,6 +786,22 @@ static void test_routing(void)
 	    "'tcp-request connection' is not allowed in 'backend' section",
 	    "tcp-request connection in backend");
 	good(BE(" tcp-request content accept\n"), "tcp-request content in backend");
+	bad(FE(" tcp-request connection track-sc0 src\n"),
+	    "t.cfg:3: 'tcp-request connection track-sc0': action not supported by lbd (expected accept or reject)",
+	    "tcp-request action lbd does not evaluate");
+	bad(FE(" tcp-request content capture req.payload(0,4) len 4\n"),
+	    "'tcp-request content capture': action not supported", "tcp-request content capture");
+	bad(FE(" tcp-request connection reject if { nosuchfetch }\n"),
+	    "t.cfg:3: 'tcp-request connection reject' condition:", "tcp-request bad condition");
+	bad(FE(" tcp-request connection reject if unknown_acl\n"),
+	    "t.cfg:3: 'tcp-request connection reject' condition:", "tcp-request unknown ACL");
+	bad("backend b\n mode http\n tcp-request content reject\n server s 1.2.3.4:80\n",
+	    "t.cfg:3: 'tcp-request content' in http backend 'b' is not supported by lbd",
+	    "tcp-request content in an http backend");
+	bad("frontend f\n bind :80\n use_backend be_%[src] if TRUE\n default_backend b\n"
+	    "backend b\n server s 1.2.3.4:80\n",
+	    "t.cfg:3: 'use_backend be_%[src]': a backend name built at run time needs mode http",
+	    "run-time backend name in mode tcp");
 
 	m = good_m(
 		BE(" option httpchk\n http-check connect\n http-check send meth GET uri /health\n"

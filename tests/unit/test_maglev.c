@@ -3,6 +3,7 @@
  * Slot tables: weighted Maglev (balance, minimal disruption, determinism,
  * errors) and the smooth round-robin slot array (lb_rr_slots).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <time.h>
@@ -342,11 +343,48 @@ static void test_rr_slots(void)
 	}
 }
 
+/*
+ * Hashing is deterministic across runs and hosts: no seed taken from the
+ * time, the address space or the byte order. These values were computed
+ * once; a change here moves every client of every running balancer (and
+ * breaks the XDP tier's agreement with userspace), so it must be deliberate.
+ */
+static void test_golden(void)
+{
+	struct sockaddr_in s4 = { .sin_family = AF_INET };
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
+	struct lb_maglev_entry e[5];
+	uint64_t h = 1469598103934665603ull; /* FNV-1a over the table */
+	int i;
+
+	T_EQ_INT(lb_hash_bytes("", 0), 0x3cd6e3f3, "golden: lb_hash_bytes(\"\")");
+	T_EQ_INT(lb_hash_bytes("a", 1), 0xba1e428e, "golden: lb_hash_bytes(\"a\")");
+	T_EQ_INT(lb_hash_bytes("web1", 4), 0xefaf3ff0, "golden: lb_hash_bytes(\"web1\")");
+	T_EQ_INT(lb_hash_bytes("hello, world", 12), 0xcac25921,
+		 "golden: lb_hash_bytes(\"hello, world\")");
+	inet_pton(AF_INET, "192.0.2.1", &s4.sin_addr);
+	inet_pton(AF_INET6, "2001:db8::1", &s6.sin6_addr);
+	T_EQ_INT(lb_hash_addr((struct sockaddr *)&s4), 0xff29f864,
+		 "golden: lb_hash_addr(192.0.2.1)");
+	T_EQ_INT(lb_hash_addr((struct sockaddr *)&s6), 0x73757382,
+		 "golden: lb_hash_addr(2001:db8::1)");
+	mk_ents(e, 5, (const uint32_t[]){ 1, 2, 3, 4, 5 });
+	T_EQ_INT(lb_maglev_build(e, 5, tab_a, M), 0, "golden: maglev build");
+	for (i = 0; i < M; i++) {
+		h ^= tab_a[i];
+		h *= 1099511628211ull;
+	}
+	T_OK(h == 0xcdd7ce46a5d8e093ull && tab_a[0] == 2 && tab_a[1] == 4 && tab_a[M - 1] == 2,
+	     "golden: the Maglev table of srv1..srv5 weights 1..5 (digest %#llx)",
+	     (unsigned long long)h);
+}
+
 int main(void)
 {
 	test_balance();
 	test_disruption();
 	test_determinism();
+	test_golden();
 	test_errors();
 	test_speed();
 	test_rr_slots();

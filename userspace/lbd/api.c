@@ -46,6 +46,7 @@
 #define API_MAX_SESSIONS 256 /* sessions at once; more are closed at accept */
 #define API_MAX_ARGS 64 /* words of one command */
 #define API_BACKLOG 64
+#define API_ACCEPT_PAUSE 1.0 /* seconds without accepting after EMFILE/ENFILE */
 
 struct api_out {
 	char *buf;
@@ -67,6 +68,7 @@ struct api_listener {
 	bool keep; /* api_prepare: still in the new config */
 	int new_level;
 	ev_io io;
+	ev_timer pause; /* out of file descriptors: accept again later, do not spin */
 };
 
 struct api_sess {
@@ -399,6 +401,8 @@ static void srv_set_admin(struct server *s, enum srv_admin to)
 		return;
 	pthread_mutex_lock(&be->lock);
 	health_count_usable(be, &a0, &b0);
+	if (from == SRV_ADMIN_MAINT)
+		health_admin_ready(s);
 	s->admin = to;
 	s->last_change = now_ms();
 	backend_recalc(be);
@@ -418,11 +422,8 @@ static void srv_set_admin(struct server *s, enum srv_admin to)
 				kind, be->name, s->name, a1, b1, cur);
 	} else if (from == SRV_ADMIN_MAINT) {
 		health_log(be, 4, "%sServer %s/%s is %s (leaving forced maintenance).", kind,
-			   be->name, s->name,
-			   down			 ? "DOWN" :
-			   to == SRV_ADMIN_DRAIN ? "UP/DRAIN" :
-						   "UP/READY");
-		/* Checks were paused: look at the server again now. */
+			   be->name, s->name, to == SRV_ADMIN_DRAIN ? "UP/DRAIN" : "UP/READY");
+		/* Back UP at `rise` (HAProxy): check it now, its first failure takes it down. */
 		health_server_changed(s);
 	} else if (to == SRV_ADMIN_DRAIN) {
 		health_log(
@@ -483,9 +484,12 @@ static void cmd_help(struct api_req *r, char **args, int nargs)
 	if (nargs > 1) {
 		struct api_out probe = { 0 };
 
+		/* As HAProxy: the same header and footer, only the matching commands. */
 		if (help_list(&probe, r->level, args[1]) > 0) {
+			api_puts(r->out, "The following commands are valid at this level:\n");
 			api_write(r->out, probe.buf, probe.len);
 			free(probe.buf);
+			help_footer(r->out);
 			return;
 		}
 		free(probe.buf);
@@ -2339,8 +2343,17 @@ static void listener_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE)
-				lb_warn("stats socket %s: accept: %s", l->spec, strerror(errno));
+			/*
+			 * The pending connection stays queued and the watcher is
+			 * level-triggered: pause instead of spinning the loop.
+			 */
+			if (errno == EMFILE || errno == ENFILE) {
+				lb_warn("stats socket %s: accept: %s; pausing for %.0fs", l->spec,
+					strerror(errno), API_ACCEPT_PAUSE);
+				ev_io_stop(loop, &l->io);
+				ev_timer_set(&l->pause, API_ACCEPT_PAUSE, 0.0);
+				ev_timer_start(loop, &l->pause);
+			}
 			return;
 		}
 		if (nsessions >= API_MAX_SESSIONS) {
@@ -2378,10 +2391,19 @@ static void listener_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 /* ---- listening sockets ---- */
 
+static void listener_pause_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct api_listener *l = t->data;
+
+	ev_io_start(loop, &l->io);
+}
+
 static void listener_free(struct api_listener *l, bool unlink_path)
 {
-	if (api_loop)
+	if (api_loop) {
 		ev_io_stop(api_loop, &l->io);
+		ev_timer_stop(api_loop, &l->pause);
+	}
 	if (l->fd >= 0 && strncmp(l->spec, "fd@", 3))
 		close(l->fd);
 	if (unlink_path && l->is_unix && l->unix_path) {
@@ -2568,6 +2590,8 @@ static struct api_listener *listener_open(const struct stats_socket *ss, char **
 	}
 	ev_io_init(&l->io, listener_accept_cb, l->fd, EV_READ);
 	l->io.data = l;
+	ev_init(&l->pause, listener_pause_cb);
+	l->pause.data = l;
 	return l;
 }
 
@@ -2653,9 +2677,12 @@ void api_stop(void)
 {
 	struct api_listener *l;
 
-	list_for_each(l, &listeners, list)
-		if (api_loop)
+	list_for_each(l, &listeners, list) {
+		if (api_loop) {
 			ev_io_stop(api_loop, &l->io);
+			ev_timer_stop(api_loop, &l->pause);
+		}
+	}
 }
 
 void api_exit(void)

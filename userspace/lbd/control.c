@@ -157,7 +157,13 @@ static void carry_server_state(struct server *to, const struct server *from)
 	to->last_change = from->last_change;
 }
 
-/* Re-create a server added at run time (API, etcd) in the new model. */
+/*
+ * Re-create a server added at run time (API, etcd) in the new model. A
+ * server added on the API keeps the options it was added with; a discovered
+ * one takes the new model's `default-server` settings (server_new()), as a
+ * server discovered now would, and keeps its address and weight, which
+ * discovery reconciles with its entry right after the swap.
+ */
 static void carry_dynamic_server(struct proxy *be, const struct server *from)
 {
 	struct server *s = server_new(be, from->name);
@@ -170,14 +176,15 @@ static void carry_dynamic_server(struct proxy *be, const struct server *from)
 	s->addr_str = from->addr_str ? strdup(from->addr_str) : NULL;
 	s->weight = from->weight;
 	s->iweight = from->iweight;
-	s->maxconn = from->maxconn;
-	s->minconn = from->minconn;
-	s->backup = from->backup;
-	s->check = from->check;
+	if (from->origin != SRV_ORIGIN_ETCD) {
+		s->maxconn = from->maxconn;
+		s->minconn = from->minconn;
+		s->backup = from->backup;
+		s->check = from->check;
+	}
 	s->origin = from->origin;
 	s->origin_key = from->origin_key ? strdup(from->origin_key) : NULL;
 	carry_server_state(s, from);
-	s->chk_state = from->chk_state;
 	if (backend_add_server(be, s) < 0)
 		server_put(s);
 }

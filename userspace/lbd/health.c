@@ -11,7 +11,8 @@
  * The counter is HAProxy's: `health` runs from 0 (down) to rise + fall - 1
  * (up); a failure decrements it while it is above `rise`, else drops it to 0
  * and marks the server DOWN; a success increments it while below `rise` and
- * then sets it to the maximum, marking the server UP.
+ * then sets it to the maximum, marking the server UP. A new server, and one
+ * leaving maintenance, starts UP at `rise`: its first failure takes it down.
  */
 #include <errno.h>
 #include <regex.h>
@@ -546,7 +547,11 @@ static struct hcheck *hcheck_new(struct server *s)
 	hc->srv = s;
 	hc->fd = -1;
 	hc->enabled = !s->chk_disabled;
-	hc->health = s->chk_state == SRV_CHK_UP ? hc_max_health(s) : 0;
+	/*
+	 * As HAProxy: a server starts UP with the counter at `rise`, "up, but
+	 * will fall down at first failure"; the first success makes it fully up.
+	 */
+	hc->health = s->chk_state == SRV_CHK_UP ? hc_rise(s) : 0;
 	hc->status = HCHK_INI;
 	hc->duration_ms = -1;
 	ev_init(&hc->io, hc_io_cb);
@@ -591,30 +596,32 @@ static void hc_set_state(struct hcheck *hc, enum srv_check_state st)
 	queued = __atomic_load_n(&s->queued, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&be->lock);
 
-	if (hc->code)
-		snprintf(extra, sizeof(extra), ", code: %d", hc->code);
-	if (st == SRV_CHK_DOWN && hc->info[0]) {
-		size_t l = strlen(extra);
+	/* With `option log-health-checks` the check's line said why: HAProxy omits it here. */
+	if (!(be->options & PX_OPT_LOG_HEALTH)) {
+		size_t l;
 
-		snprintf(extra + l, sizeof(extra) - l, ", info: \"%s\"", hc->info);
+		snprintf(extra, sizeof(extra), ", reason: %s", health_status_desc(hc->status));
+		l = strlen(extra);
+		if (hc->code)
+			snprintf(extra + l, sizeof(extra) - l, ", code: %d", hc->code);
+		l = strlen(extra);
+		if (st == SRV_CHK_DOWN && hc->info[0])
+			snprintf(extra + l, sizeof(extra) - l, ", info: \"%s\"", hc->info);
+		l = strlen(extra);
+		snprintf(extra + l, sizeof(extra) - l, ", check duration: %dms", hc->duration_ms);
 	}
 	if (st == SRV_CHK_DOWN)
-		health_log(
-			be, SYSLOG_ALERT,
-			"%sServer %s/%s is DOWN, reason: %s%s, check duration: %dms. %d active and "
-			"%d backup servers left.%s %d sessions active, 0 requeued, %d remaining "
-			"in queue.",
-			kind, be->name, s->name, health_status_desc(hc->status), extra,
-			hc->duration_ms, act, bck, act == 0 && bck > 0 ? " Running on backup." : "",
-			cur, queued);
+		health_log(be, SYSLOG_ALERT,
+			   "%sServer %s/%s is DOWN%s. %d active and %d backup servers left.%s %d "
+			   "sessions active, 0 requeued, %d remaining in queue.",
+			   kind, be->name, s->name, extra, act, bck,
+			   act == 0 && bck > 0 ? " Running on backup." : "", cur, queued);
 	else
-		health_log(
-			be, SYSLOG_NOTICE,
-			"%sServer %s/%s is UP, reason: %s%s, check duration: %dms. %d active and "
-			"%d backup servers online.%s 0 sessions requeued, %d total in queue.",
-			kind, be->name, s->name, health_status_desc(hc->status), extra,
-			hc->duration_ms, act, bck, act == 0 && bck > 0 ? " Running on backup." : "",
-			queued);
+		health_log(be, SYSLOG_NOTICE,
+			   "%sServer %s/%s is UP%s. %d active and %d backup servers online.%s 0 "
+			   "sessions requeued, %d total in queue.",
+			   kind, be->name, s->name, extra, act, bck,
+			   act == 0 && bck > 0 ? " Running on backup." : "", queued);
 	health_log_no_server(be, act0 + bck0, act + bck);
 }
 
@@ -1224,6 +1231,15 @@ void health_server_changed(struct server *s)
 	hc_close(hc);
 	if (hc->enabled)
 		hc_schedule(hc, 1);
+}
+
+void health_admin_ready(struct server *s)
+{
+	struct hcheck *hc = hc_find(s);
+
+	s->chk_state = SRV_CHK_UP;
+	if (hc && hc->enabled)
+		hc->health = hc_rise(s);
 }
 
 int health_set_enabled(struct server *s, bool on)

@@ -3,8 +3,9 @@
  * Health checks, run on the control loop (lbd.loop): a TCP connect check by
  * default, an HTTP check with `option httpchk` (`http-check send|expect`).
  * Every server with `check` has one; the state machine is HAProxy's: a
- * server starts UP, `fall` consecutive failures mark it DOWN, `rise`
- * consecutive successes mark it UP again. Every transition locks the
+ * server starts UP at `rise` (its first failure takes it down), then `fall`
+ * consecutive failures mark it DOWN, `rise` consecutive successes mark it
+ * UP again. Every transition locks the
  * backend, updates the server and calls backend_recalc(), so both tiers
  * follow in the same loop iteration, and is logged with HAProxy's wording.
  */
@@ -79,6 +80,12 @@ void health_server_added(struct server *s);
 void health_server_removed(struct server *s);
 /* The server's address or check settings changed: restart its check from now. */
 void health_server_changed(struct server *s);
+/*
+ * The server leaves maintenance (caller holds be->lock, then recalculates and
+ * calls health_server_changed()): as HAProxy, it is UP again with its counter
+ * at `rise` when checked ("start OK but check immediately"), UP when not.
+ */
+void health_admin_ready(struct server *s);
 /*
  * `enable health` / `disable health`. -ENOENT when the server has no
  * check configured.

@@ -59,6 +59,7 @@ struct lbd {
 	uint64_t start_ms;
 	int pid;
 	uint64_t cum_conns;
+	int cur_conns; /* open client connections of every frontend (global maxconn); atomic */
 };
 
 extern struct lbd lbd;
@@ -91,6 +92,12 @@ void tcp_conn_accept(struct worker *w, struct listener *l, int cfd, struct socka
 void tcp_queue_retry(struct worker *w);
 void tcp_conn_close_all(struct worker *w);
 int tcp_queued_total(void);
+/*
+ * The `tcp-request connection|session|content` rules of px, in order, on the
+ * addresses of the connection fd: true when the first rule that applies is
+ * reject.
+ */
+bool tcp_rules_reject(struct proxy *px, int fd, const struct sockaddr_storage *src);
 
 /* Dispatch of accepted sockets by mode; the L7 tier provides http_conn_accept. */
 typedef void (*conn_accept_fn)(struct worker *w, struct listener *l, int cfd,

@@ -58,27 +58,86 @@ static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 	}
 }
 
+/*
+ * An inherited socket (`bind fd@N`): it must be an open TCP socket. One that
+ * is bound but not listening yet is put to listen, as HAProxy does; anything
+ * else (a file, a UDP or unix socket, an unbound socket) is refused, since
+ * watching it would spin the workers.
+ */
+static int open_inherited(struct bind *b, int backlog, char **err)
+{
+	int fd = b->inherited_fd, fl, type = 0, acc = 0;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(type);
+
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return cfg_err(err, "%s:%d: bind '%s': fd %d is not open", b->loc.file, b->loc.line,
+			       b->name, fd);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM)
+		return cfg_err(err, "%s:%d: bind '%s': fd %d is not a stream socket", b->loc.file,
+			       b->loc.line, b->name, fd);
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		return cfg_err(err, "%s:%d: bind '%s': fd %d is not a TCP/IP socket", b->loc.file,
+			       b->loc.line, b->name, fd);
+	len = sizeof(acc);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) < 0)
+		acc = 0;
+	if (!acc) {
+		/* A socket never bound gets an ephemeral port from listen(): refuse it. */
+		if ((ss.ss_family == AF_INET && !((struct sockaddr_in *)&ss)->sin_port) ||
+		    (ss.ss_family == AF_INET6 && !((struct sockaddr_in6 *)&ss)->sin6_port))
+			return cfg_err(err, "%s:%d: bind '%s': fd %d is not bound to an address",
+				       b->loc.file, b->loc.line, b->name, fd);
+		if (listen(fd, backlog) < 0)
+			return cfg_err(err, "%s:%d: bind '%s': cannot listen on fd %d: %s",
+				       b->loc.file, b->loc.line, b->name, fd, strerror(errno));
+	}
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+}
+
+/* Socket options of the bind line, before bind(). */
+static int bind_sockopts(struct bind *b, int fd, const char *where, char **err)
+{
+	int one = 1, zero = 0;
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (b->addr.ss_family == AF_INET6 && (b->v6only || b->v4v6) &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, b->v6only ? &one : &zero, sizeof(one)) < 0)
+		return cfg_err(err, "%s:%d: bind %s: cannot set %s: %s", b->loc.file, b->loc.line,
+			       where, b->v6only ? "v6only" : "v4v6", strerror(errno));
+	if (b->transparent) {
+		int rc = b->addr.ss_family == AF_INET6 ?
+				 setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof(one)) :
+				 setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &one, sizeof(one));
+
+		if (rc < 0)
+			return cfg_err(err, "%s:%d: bind %s: cannot set transparent: %s",
+				       b->loc.file, b->loc.line, where, strerror(errno));
+	}
+	return 0;
+}
+
 static int open_one(struct bind *b, int backlog, char **err)
 {
-	int fd, one = 1;
+	int fd;
 	char where[80];
 
-	if (b->inherited_fd >= 0) {
-		int fl = fcntl(b->inherited_fd, F_GETFL);
-
-		if (fl < 0)
-			return cfg_err(err, "%s:%d: bind '%s': fd %d is not open", b->loc.file,
-				       b->loc.line, b->name, b->inherited_fd);
-		fcntl(b->inherited_fd, F_SETFL, fl | O_NONBLOCK);
-		fcntl(b->inherited_fd, F_SETFD, FD_CLOEXEC);
-		return b->inherited_fd;
-	}
+	if (b->inherited_fd >= 0)
+		return open_inherited(b, backlog, err);
 	addr_str(&b->addr, where, sizeof(where));
 	fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return cfg_err(err, "%s:%d: bind '%s': socket: %s", b->loc.file, b->loc.line, where,
 			       strerror(errno));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind_sockopts(b, fd, where, err) < 0) {
+		close(fd);
+		return -1;
+	}
 	if (bind(fd, (struct sockaddr *)&b->addr, b->addrlen) < 0 || listen(fd, backlog) < 0) {
 		int e = errno;
 
@@ -112,11 +171,20 @@ int listeners_open(struct lbd *d, struct model *m, char **err)
 			if (px->xdp)
 				continue; /* served in the kernel: no socket on the VIP */
 			for (i = 0; i < d->nlisteners; i++) {
-				if (d->listeners[i].fd >= 0 &&
-				    addr_equal(&d->listeners[i].bind->addr, &b->addr) &&
-				    b->inherited_fd < 0) {
-					fd = d->listeners[i].fd;
-					d->listeners[i].fd = -1; /* taken over */
+				struct listener *ol = &d->listeners[i];
+
+				/*
+				 * An inherited socket is the same fd in both
+				 * generations: the old listener must give it
+				 * up, or closing the old ones would close it.
+				 */
+				if (ol->fd >= 0 &&
+				    (b->inherited_fd >= 0 ?
+					     ol->bind->inherited_fd == b->inherited_fd :
+					     ol->bind->inherited_fd < 0 &&
+						     addr_equal(&ol->bind->addr, &b->addr))) {
+					fd = ol->fd;
+					ol->fd = -1; /* taken over */
 					break;
 				}
 			}
@@ -165,8 +233,13 @@ fail:
 		int given = 0;
 
 		for (int i = 0; i < d->nlisteners; i++) {
+			struct bind *ob = d->listeners[i].bind;
+
 			if (d->listeners[i].fd < 0 &&
-			    addr_equal(&d->listeners[i].bind->addr, &ls[j].bind->addr)) {
+			    (ls[j].bind->inherited_fd >= 0 ?
+				     ob->inherited_fd == ls[j].bind->inherited_fd :
+				     ob->inherited_fd < 0 &&
+					     addr_equal(&ob->addr, &ls[j].bind->addr))) {
 				d->listeners[i].fd = ls[j].fd;
 				given = 1;
 				break;
@@ -210,11 +283,14 @@ void listeners_gc(struct lbd *d, bool force)
 /*
  * Soft stop: stop listening. shutdown() on a listening socket makes the
  * kernel refuse new connections at once (RST) while the fd stays valid for
- * the workers that may still watch it; it is closed at exit.
+ * the workers that may still watch it; it is closed at exit. An inherited
+ * socket (`fd@N`) is shared with whoever passed it (a supervisor, the next
+ * lbd): it is left listening, the workers just stop accepting on it, and
+ * the connections waiting in its backlog are the next holder's.
  */
 void listeners_shutdown(struct lbd *d)
 {
 	for (int i = 0; i < d->nlisteners; i++)
-		if (d->listeners[i].fd >= 0)
+		if (d->listeners[i].fd >= 0 && d->listeners[i].bind->inherited_fd < 0)
 			shutdown(d->listeners[i].fd, SHUT_RDWR);
 }

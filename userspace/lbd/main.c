@@ -29,7 +29,7 @@
 #include "version.h"
 
 static ev_signal sig_term, sig_int, sig_usr1, sig_hup;
-static ev_timer stop_timer;
+static ev_timer stop_timer, hard_stop_timer;
 
 static void usage(FILE *f)
 {
@@ -52,6 +52,15 @@ static void stop_check_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 }
 
+/* `hard-stop-after`: a soft stop that takes too long closes what is left. */
+static void hard_stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	lb_notice("hard-stop-after expired: closing %d remaining connection(s)",
+		  workers_total_conns(&lbd));
+	workers_hard_stop(&lbd);
+	ev_break(loop, EVBREAK_ALL);
+}
+
 static void soft_stop(struct ev_loop *loop)
 {
 	if (lbd.soft_stopping)
@@ -66,6 +75,11 @@ static void soft_stop(struct ev_loop *loop)
 	pthread_mutex_unlock(&lbd_listeners_lock);
 	ev_timer_init(&stop_timer, stop_check_cb, 0.05, 0.05);
 	ev_timer_start(loop, &stop_timer);
+	if (lbd.m->global.hard_stop_after) {
+		ev_timer_init(&hard_stop_timer, hard_stop_cb,
+			      lbd.m->global.hard_stop_after / 1000.0, 0.0);
+		ev_timer_start(loop, &hard_stop_timer);
+	}
 }
 
 static void sig_cb(struct ev_loop *loop, ev_signal *w, int revents)

@@ -77,6 +77,8 @@ struct xlb_link {
 	char ifname[IF_NAMESIZE];
 	int ifindex;
 	int fd;
+	bool created; /* attached by this process (not a pinned link taken over) */
+	enum xlb_xdp_mode mode; /* XLB_XDP_NATIVE or XLB_XDP_GENERIC, as attached */
 };
 
 static struct {
@@ -96,45 +98,18 @@ static struct {
 	uint32_t *srv_stamp; /* sync_backend pass that last saw each server */
 	struct xlb_link links[XLB_MAX_LINKS];
 	int nlinks;
+	bool adopted; /* the maps were pinned before this process opened them */
 } X = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.pxs = LIST_HEAD_INIT(X.pxs),
 };
 
-static const char *const stat_names[XLB_STAT_MAX] = {
-	[XLB_STAT_RX] = "rx",
-	[XLB_STAT_NON_IP] = "non_ip",
-	[XLB_STAT_TRUNCATED] = "truncated",
-	[XLB_STAT_BAD_IHL] = "bad_ihl",
-	[XLB_STAT_IP_OPTIONS] = "ip_options",
-	[XLB_STAT_FRAGMENT] = "fragment",
-	[XLB_STAT_V6_EXT] = "v6_ext",
-	[XLB_STAT_V6_FRAG] = "v6_frag",
-	[XLB_STAT_NON_L4] = "non_l4",
-	[XLB_STAT_BAD_L4] = "bad_l4",
-	[XLB_STAT_NON_VIP] = "non_vip",
-	[XLB_STAT_L7_VIP] = "l7_vip",
-	[XLB_STAT_TTL] = "ttl",
-	[XLB_STAT_NEW_FLOW] = "new_flow",
-	[XLB_STAT_REPICK_SYN] = "repick_syn",
-	[XLB_STAT_REPICK_INVALID] = "repick_invalid",
-	[XLB_STAT_REPICK_EXPIRED] = "repick_expired",
-	[XLB_STAT_MIDSTREAM] = "midstream",
-	[XLB_STAT_RST_NO_FLOW] = "rst_no_flow",
-	[XLB_STAT_NO_SERVER] = "no_server",
-	[XLB_STAT_FAMILY] = "family_mismatch",
-	[XLB_STAT_NO_SNAT_ADDR] = "no_snat_addr",
-	[XLB_STAT_SNAT_PORTS] = "snat_ports_exhausted",
-	[XLB_STAT_FWD] = "fwd",
-	[XLB_STAT_REPLY] = "reply",
-	[XLB_STAT_XDP_TX] = "xdp_tx",
-	[XLB_STAT_REDIRECT] = "redirect",
-	[XLB_STAT_FIB_NO_NEIGH] = "fib_no_neigh",
-	[XLB_STAT_FIB_FWD_OFF] = "fib_fwd_disabled",
-	[XLB_STAT_FIB_MTU] = "fib_mtu",
-	[XLB_STAT_FIB_FAIL] = "fib_fail",
-	[XLB_STAT_NO_TX_PORT] = "no_tx_port",
-};
+#define STAT_NAME_(E, n, v, why) [XLB_STAT_##E] = #n,
+static const char *const stat_names[XLB_STAT_MAX] = { XLB_STATS(STAT_NAME_) };
+#define STAT_VERDICT_(E, n, v, why) [XLB_STAT_##E] = v,
+static const char *const stat_verdicts[XLB_STAT_MAX] = { XLB_STATS(STAT_VERDICT_) };
+_Static_assert(sizeof(struct xlb_stats) == XLB_STAT_MAX * sizeof(__u64),
+	       "struct xlb_stats has one u64 per counter");
 
 /* ---- Errors and libbpf messages ---- */
 
@@ -961,6 +936,11 @@ const char *xlb_stat_name(unsigned stat)
 	return stat < XLB_STAT_MAX ? stat_names[stat] : NULL;
 }
 
+const char *xlb_stat_verdict(unsigned stat)
+{
+	return stat < XLB_STAT_MAX ? stat_verdicts[stat] : "";
+}
+
 /* Sum a per-CPU row of u64 counters into out[nfields]. */
 static int read_percpu(int fd, uint32_t key, uint64_t *out, size_t nfields)
 {
@@ -990,14 +970,10 @@ out:
 
 int xlb_maps_read_global(uint64_t out[XLB_STAT_MAX])
 {
-	uint32_t i;
-	int ret = 0;
+	int ret;
 
 	pthread_mutex_lock(&X.lock);
-	for (i = 0; X.skel && !ret && i < XLB_STAT_MAX; i++)
-		ret = read_percpu(MAP_FD(stats), i, &out[i], 1);
-	if (!X.skel)
-		ret = -ENODEV;
+	ret = X.skel ? read_percpu(MAP_FD(stats), 0, out, XLB_STAT_MAX) : -ENODEV;
 	pthread_mutex_unlock(&X.lock);
 	return ret;
 }
@@ -1045,6 +1021,8 @@ int xlb_maps_read_frontend(const struct proxy *fe, struct xlb_vip_stats *out)
 		out->reply_packets += one.reply_packets;
 		out->reply_bytes += one.reply_bytes;
 		out->no_server += one.no_server;
+		out->snat_fail += one.snat_fail;
+		out->rst_no_flow += one.rst_no_flow;
 	}
 	pthread_mutex_unlock(&X.lock);
 	return ret;
@@ -1102,15 +1080,55 @@ int xlb_maps_get_cfg(struct xlb_cfg *c)
 	return ret;
 }
 
+/*
+ * Cached next hops of another generation are looked up again. Caller holds
+ * X.lock. The generation is the program's: a cfg write keeps it moving.
+ */
+static int bump_fib_gen_locked(void)
+{
+	struct xlb_cfg c;
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(MAP_FD(cfg), &zero, &c))
+		return set_err(errno, "reading cfg: %s", strerror(errno));
+	c.fib_gen++;
+	if (bpf_map_update_elem(MAP_FD(cfg), &zero, &c, BPF_ANY))
+		return set_err(errno, "writing cfg: %s", strerror(errno));
+	return 0;
+}
+
+int xlb_maps_bump_fib_gen(void)
+{
+	int ret;
+
+	pthread_mutex_lock(&X.lock);
+	ret = X.skel ? bump_fib_gen_locked() : -ENODEV;
+	pthread_mutex_unlock(&X.lock);
+	return ret;
+}
+
 int xlb_maps_set_cfg(const struct xlb_cfg *c)
 {
+	struct xlb_cfg cur, v = *c;
 	uint32_t zero = 0;
-	int ret;
+	int ret = 0;
 
 	if (c->port_min && c->port_max < c->port_min)
 		return set_err(EINVAL, "SNAT port range %u-%u is empty", c->port_min, c->port_max);
 	pthread_mutex_lock(&X.lock);
-	ret = !X.skel ? -ENODEV : bpf_map_update_elem(MAP_FD(cfg), &zero, c, BPF_ANY) ? -errno : 0;
+	if (!X.skel) {
+		ret = -ENODEV;
+		goto out;
+	}
+	/* fib_gen is not the caller's: it only moves forward (a copy read earlier is stale). */
+	if (bpf_map_lookup_elem(MAP_FD(cfg), &zero, &cur)) {
+		ret = -errno;
+		goto out;
+	}
+	v.fib_gen = cur.fib_gen + 1;
+	if (bpf_map_update_elem(MAP_FD(cfg), &zero, &v, BPF_ANY))
+		ret = -errno;
+out:
 	pthread_mutex_unlock(&X.lock);
 	return ret;
 }
@@ -1123,7 +1141,8 @@ static int tx_port_locked(int ifindex, bool on)
 		return set_err(errno, "tx_ports: ifindex %d: %s", ifindex, strerror(errno));
 	if (!on && bpf_map_delete_elem(MAP_FD(tx_ports), &k) && errno != ENOENT)
 		return set_err(errno, "tx_ports: ifindex %d: %s", ifindex, strerror(errno));
-	return 0;
+	/* Cached next hops passed the tx_ports check: have them checked again. */
+	return bump_fib_gen_locked();
 }
 
 int xlb_maps_set_tx_port(int ifindex, bool on)
@@ -1163,10 +1182,44 @@ static int attach_mode(int prog_fd, int ifindex, __u32 flags)
 	return fd < 0 ? -errno : fd;
 }
 
+/* How the XDP program of an interface runs: XLB_XDP_NATIVE, XLB_XDP_GENERIC, or -errno. */
+static int if_xdp_mode(int ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return -errno;
+	switch (q.attach_mode) {
+	case XDP_ATTACHED_DRV:
+		return XLB_XDP_NATIVE;
+	case XDP_ATTACHED_SKB:
+		return XLB_XDP_GENERIC;
+	case XDP_ATTACHED_MULTI:
+		return q.drv_prog_id ? XLB_XDP_NATIVE : XLB_XDP_GENERIC;
+	default:
+		return -ENOENT;
+	}
+}
+
+static const char *mode_name(int mode)
+{
+	return mode == XLB_XDP_NATIVE  ? "native" :
+	       mode == XLB_XDP_GENERIC ? "generic" :
+	       mode == XLB_XDP_AUTO    ? "auto" :
+					 "unknown";
+}
+
+/* Does the mode an existing link runs in satisfy the mode asked for? */
+static bool mode_allowed(int have, enum xlb_xdp_mode want)
+{
+	return want == XLB_XDP_AUTO ? have >= 0 : have == (int)want;
+}
+
 int xlb_maps_attach(const char *ifname, enum xlb_xdp_mode mode)
 {
 	char path[PATH_MAX];
-	int ifindex, fd = -1, prog_fd, ret = 0, i;
+	int ifindex, fd = -1, prog_fd, ret = 0, i, got = XLB_XDP_NATIVE;
+	bool created = false;
 
 	pthread_mutex_lock(&X.lock);
 	if (!X.skel) {
@@ -1189,40 +1242,78 @@ int xlb_maps_attach(const char *ifname, enum xlb_xdp_mode mode)
 	prog_fd = bpf_program__fd(X.skel->progs.xlb_lb);
 	link_path(path, sizeof(path), X.root, ifname);
 
-	/* A link a previous lbd pinned: swap our program in, flows are kept. */
+	/*
+	 * A link a previous lbd pinned: swap our program in, flows are kept.
+	 * One that runs in a mode that was not asked for is left serving: the
+	 * other mode may not work, and changing it interrupts every flow.
+	 */
 	fd = bpf_obj_get(path);
 	if (fd >= 0) {
-		if (link_ifindex(fd) == ifindex && !bpf_link_update(fd, prog_fd, NULL))
+		int have = if_xdp_mode(ifindex);
+
+		if (link_ifindex(fd) == ifindex && have >= 0 && !mode_allowed(have, mode)) {
+			ret = set_err(
+				EEXIST,
+				"%s: a previous lbd attached XDP in %s mode and %s was asked; "
+				"it keeps serving: allow %s mode, or detach it first (`lbctl "
+				"down`, or remove %s)",
+				ifname, mode_name(have), mode_name(mode), mode_name(have), path);
+			close(fd);
+			goto out;
+		}
+		if (link_ifindex(fd) == ifindex && !bpf_link_update(fd, prog_fd, NULL)) {
+			got = have;
 			goto pinned;
+		}
 		lb_notice("xdp: %s: replacing the stale pinned link %s", ifname, path);
 		close(fd);
 		unlink(path);
 	}
 
 	fd = -EOPNOTSUPP;
-	if (mode != XLB_XDP_GENERIC)
+	if (mode != XLB_XDP_GENERIC) {
 		fd = attach_mode(prog_fd, ifindex, XDP_FLAGS_DRV_MODE);
+		got = XLB_XDP_NATIVE;
+	}
+	if (fd == -EBUSY || fd == -EEXIST) {
+		ret = set_err(fd,
+			      "%s: another XDP program is attached, not lbd's (`ip link set dev %s "
+			      "xdp off` removes one attached with ip)",
+			      ifname, ifname);
+		goto out;
+	}
 	if (fd < 0 && mode == XLB_XDP_NATIVE) {
 		ret = set_err(
-			fd, "%s: native XDP attach failed: %s%s", ifname, strerror(-fd),
-			fd == -EOPNOTSUPP ?
-				" (the driver has no native XDP; allow generic mode)" :
-			fd == -EBUSY || fd == -EEXIST ?
-				" (another XDP program is attached: ip link set dev IF xdp off)" :
-				"");
+			fd,
+			"%s: native XDP attach failed: %s%s; generic (skb) mode is slower and "
+			"used only when asked: `lbctl up --xdp-mode generic`, or `xlb-xdp-mode "
+			"generic` (or `auto`: native, else generic) in global",
+			ifname, strerror(-fd),
+			fd == -EOPNOTSUPP ? " (the driver has no native XDP)" : "");
 		goto out;
 	}
 	if (fd < 0) {
 		int native = fd;
 
 		fd = attach_mode(prog_fd, ifindex, XDP_FLAGS_SKB_MODE);
-		if (fd < 0) {
+		got = XLB_XDP_GENERIC;
+		if (fd < 0 && mode == XLB_XDP_AUTO) {
 			ret = set_err(fd, "%s: XDP attach failed: native: %s, generic: %s", ifname,
 				      strerror(-native), strerror(-fd));
 			goto out;
 		}
-		lb_notice("xdp: %s: attached in generic (skb) mode", ifname);
+		if (fd < 0) {
+			ret = set_err(fd, "%s: generic XDP attach failed: %s", ifname,
+				      strerror(-fd));
+			goto out;
+		}
+		if (mode == XLB_XDP_AUTO)
+			lb_warn("xdp: %s: native XDP attach failed (%s%s); running in generic (skb) "
+				"mode, which is slower (xdp mode auto allows it)",
+				ifname, strerror(-native),
+				native == -EOPNOTSUPP ? ": the driver has no native XDP" : "");
 	}
+	created = true;
 	if (bpf_obj_pin(fd, path)) {
 		ret = set_err(errno, "%s: pinning the link at %s: %s", ifname, path,
 			      strerror(errno));
@@ -1235,6 +1326,8 @@ pinned:
 	snprintf(X.links[X.nlinks].ifname, IF_NAMESIZE, "%s", ifname);
 	X.links[X.nlinks].ifindex = ifindex;
 	X.links[X.nlinks].fd = fd;
+	X.links[X.nlinks].created = created;
+	X.links[X.nlinks].mode = got;
 	X.nlinks++;
 out:
 	pthread_mutex_unlock(&X.lock);
@@ -1273,6 +1366,28 @@ int xlb_maps_detach(const char *ifname)
 out:
 	pthread_mutex_unlock(&X.lock);
 	return ret;
+}
+
+int xlb_maps_link_mode(const char *ifname)
+{
+	int i, ret = -ENOENT;
+
+	pthread_mutex_lock(&X.lock);
+	for (i = 0; i < X.nlinks; i++) {
+		if (!strcmp(X.links[i].ifname, ifname)) {
+			ret = if_xdp_mode(X.links[i].ifindex);
+			if (ret < 0)
+				ret = X.links[i].mode;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&X.lock);
+	return ret;
+}
+
+const char *xlb_maps_mode_name(int mode)
+{
+	return mode_name(mode);
 }
 
 /* ---- Open, close, down ---- */
@@ -1429,6 +1544,7 @@ static void reset_state(void)
 int xlb_maps_open(const struct xlb_maps_opts *opts)
 {
 	struct xlb_maps_opts none = { 0 };
+	bool made_root = false;
 	const char *root;
 	int ret;
 
@@ -1451,9 +1567,13 @@ int xlb_maps_open(const struct xlb_maps_opts *opts)
 	ret = ensure_bpffs(root, opts->no_mount);
 	if (ret)
 		goto out_unlock;
-	if (mkdir(root, 0700) && errno != EEXIST) {
-		ret = set_err(errno, "creating %s: %s", root, strerror(errno));
-		goto out_unlock;
+	if (mkdir(root, 0700)) {
+		if (errno != EEXIST) {
+			ret = set_err(errno, "creating %s: %s", root, strerror(errno));
+			goto out_unlock;
+		}
+	} else {
+		made_root = true;
 	}
 	if (opts->fresh)
 		unpin_maps(root);
@@ -1476,6 +1596,7 @@ int xlb_maps_open(const struct xlb_maps_opts *opts)
 		X.skel->rodata->snat_probes = opts->snat_probes < XLB_SNAT_PROBES_MAX ?
 						      opts->snat_probes :
 						      XLB_SNAT_PROBES_MAX;
+	X.adopted = pinned_info(X.skel->maps.vips, &(struct bpf_map_info){ 0 }) == 0;
 	size_flow_table(X.skel->maps.flows, opts->flow_entries);
 	size_flow_table(X.skel->maps.rev_flows, opts->flow_entries);
 	devmap_flags(X.skel->maps.tx_ports);
@@ -1492,6 +1613,8 @@ int xlb_maps_open(const struct xlb_maps_opts *opts)
 		goto out_skel;
 	}
 	ret = recover_state();
+	if (!ret)
+		ret = bump_fib_gen_locked(); /* routes may have changed while nobody watched */
 	if (ret)
 		goto out_skel;
 	pthread_mutex_unlock(&X.lock);
@@ -1502,6 +1625,8 @@ out_skel:
 	X.skel = NULL;
 out_state:
 	reset_state();
+	if (made_root)
+		rmdir(root); /* only when still empty: a failed load leaves nothing */
 out_unlock:
 	pthread_mutex_unlock(&X.lock);
 	return ret;
@@ -1540,6 +1665,37 @@ void xlb_maps_close(void)
 	X.skel = NULL;
 	reset_state();
 	pthread_mutex_unlock(&X.lock);
+}
+
+int xlb_maps_abort(void)
+{
+	char root[sizeof(X.root)];
+	int i;
+
+	pthread_mutex_lock(&X.lock);
+	if (!X.skel) {
+		pthread_mutex_unlock(&X.lock);
+		return 0;
+	}
+	snprintf(root, sizeof(root), "%s", X.root);
+	if (!X.adopted) {
+		/* Nothing was running here before: leave nothing behind. */
+		pthread_mutex_unlock(&X.lock);
+		return xlb_maps_down(root);
+	}
+	for (i = 0; i < X.nlinks; i++) {
+		char path[PATH_MAX];
+
+		if (!X.links[i].created)
+			continue;
+		link_path(path, sizeof(path), X.root, X.links[i].ifname);
+		bpf_link_detach(X.links[i].fd);
+		unlink(path);
+		tx_port_locked(X.links[i].ifindex, false);
+	}
+	pthread_mutex_unlock(&X.lock);
+	xlb_maps_close();
+	return 0;
 }
 
 int xlb_maps_down(const char *pin_root)

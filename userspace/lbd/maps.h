@@ -63,12 +63,27 @@ const char *xlb_maps_pin_root(void);
 int xlb_maps_attach(const char *ifname, enum xlb_xdp_mode mode);
 /* Detach and unpin the link of an interface, remove it from tx_ports. */
 int xlb_maps_detach(const char *ifname);
+/* How the program runs on an attached interface: XLB_XDP_NATIVE or XLB_XDP_GENERIC; -ENOENT. */
+int xlb_maps_link_mode(const char *ifname);
+const char *xlb_maps_mode_name(int mode); /* "native", "generic", "auto" */
+/*
+ * A start that failed half-way: detach the links this process created and
+ * close. When the pin root held no maps before xlb_maps_open(), everything
+ * is removed (as xlb_maps_down()); otherwise the state a previous lbd left
+ * keeps serving.
+ */
+int xlb_maps_abort(void);
 /* Add or remove an egress interface the program may redirect to. */
 int xlb_maps_set_tx_port(int ifindex, bool on);
 
-/* Run-time settings (SNAT sources, port range, UDP timeout). */
+/* Run-time settings (SNAT sources, port range, UDP timeout); set_cfg bumps cfg.fib_gen. */
 int xlb_maps_get_cfg(struct xlb_cfg *cfg);
 int xlb_maps_set_cfg(const struct xlb_cfg *cfg);
+/*
+ * Routes, neighbours, addresses or links changed: next hops cached in flow
+ * entries are looked up again on their next packet (cfg.fib_gen + 1).
+ */
+int xlb_maps_bump_fib_gen(void);
 
 /*
  * Make the maps describe the model: a VIP per specific bind address of each
@@ -117,6 +132,7 @@ int xlb_maps_set_server_state(uint32_t srv_id, enum xlb_srv_state st);
 /* Counters, summed over CPUs. */
 int xlb_maps_read_global(uint64_t out[XLB_STAT_MAX]);
 const char *xlb_stat_name(unsigned stat); /* "non_vip", ...; NULL when out of range */
+const char *xlb_stat_verdict(unsigned stat); /* "drop", "pass", "tx" or "" */
 int xlb_maps_read_vip(uint32_t vip_id, struct xlb_vip_stats *out);
 int xlb_maps_read_server(uint32_t srv_id, struct xlb_srv_stats *out);
 /* Sum over a frontend's VIPs; -ENOENT when it has none. */

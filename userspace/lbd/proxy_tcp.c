@@ -3,9 +3,10 @@
  * The userspace TCP proxy (`mode tcp` frontends when the XDP tier does not
  * serve them): accept, pick a server, connect with `timeout connect`, retry
  * and redispatch on failure, then copy both directions through two bounded
- * buffers with half-close, under `timeout client/server/tunnel`. A server
- * with `maxconn` full makes the connection wait in the worker's queue for
- * `timeout queue`.
+ * buffers with half-close, under `timeout client/server/tunnel` (and
+ * `client-fin`/`server-fin` once a side is half-closed). A server with
+ * `maxconn` full makes the connection wait in the worker's queue for
+ * `timeout queue`; a backend with no usable server closes the client at once.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,10 +18,14 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "acl.h"
 #include "algo.h"
 #include "lbd.h"
 #include "log.h"
 #include "tlog.h"
+
+/* Failed servers remembered per connection (retries beyond that reuse the oldest slot). */
+#define TC_MAX_FAILED 8
 
 enum tconn_state {
 	TC_QUEUED, /* waiting for a server slot */
@@ -50,13 +55,18 @@ struct tconn {
 	ev_timer timer;
 	struct pipebuf c2s, s2c;
 	int retries_left;
-	struct server *failed; /* last server that failed, avoided on redispatch */
+	/* servers this connection failed on, most recent last: avoided on redispatch */
+	struct server *failed[TC_MAX_FAILED];
+	int nfailed;
 	ev_tstamp t_accept, t_queued, t_connected, c_last, s_last, deadline;
 	bool queued;
 	char term[3]; /* termination state, HAProxy's two letters */
 };
 
 static int queued_total; /* connections queued in all workers; atomic */
+
+/* Input a closing client may still have in flight that we read and drop. */
+#define TC_DRAIN_MAX 65536
 
 static uint32_t conn_timeout_ms(struct tconn *c)
 {
@@ -70,6 +80,26 @@ static void buf_init(struct pipebuf *b, size_t size)
 	b->size = b->data ? size : 0;
 }
 
+/*
+ * Read and drop what the client sent and nobody will forward, so that
+ * close() ends the connection with a FIN instead of a reset (the kernel
+ * resets connections closed with unread data). Bounded: a client still
+ * sending after this gets the reset.
+ */
+static void client_drain(int fd)
+{
+	char buf[4096];
+	size_t total = 0;
+	ssize_t n;
+
+	while (total < TC_DRAIN_MAX) {
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		total += n;
+	}
+}
+
 static void tconn_free(struct tconn *c)
 {
 	struct worker *w = c->w;
@@ -78,8 +108,10 @@ static void tconn_free(struct tconn *c)
 	ev_io_stop(loop, &c->cio);
 	ev_io_stop(loop, &c->sio);
 	ev_timer_stop(loop, &c->timer);
-	if (c->cfd >= 0)
+	if (c->cfd >= 0) {
+		client_drain(c->cfd);
 		close(c->cfd);
+	}
 	if (c->sfd >= 0)
 		close(c->sfd);
 	if (c->queued)
@@ -170,22 +202,56 @@ static void tconn_update_events(struct tconn *c)
 	set_events(c->w->loop, &c->sio, c->sfd, se);
 }
 
-/* Rearm the inactivity timer from the last activity on each side. */
+/*
+ * The inactivity timeouts of both sides: `timeout client`/`server`, both
+ * replaced by `timeout tunnel` when it is set (a forwarded TCP connection is
+ * a tunnel), and `timeout client-fin` once the client got our FIN
+ * (`server-fin` once the server got it): a half-closed side that does not
+ * finish is not kept for the full timeout.
+ */
+static void tconn_timeouts(const struct tconn *c, uint32_t *cto, uint32_t *sto)
+{
+	*cto = c->fe->to.client;
+	*sto = c->be->to.server;
+	if (c->fe->to.tunnel || c->be->to.tunnel)
+		*cto = *sto = c->be->to.tunnel ? c->be->to.tunnel : c->fe->to.tunnel;
+	if (c->s2c.wr_shut && c->fe->to.client_fin)
+		*cto = c->fe->to.client_fin;
+	if (c->c2s.wr_shut && c->be->to.server_fin)
+		*sto = c->be->to.server_fin;
+}
+
+/*
+ * When each side times out (0: never). A side is waited for while it may
+ * still send (it has not sent its FIN) or while data waits to be written to
+ * it; a client that shut its write side and waits for the answer is not
+ * cut by `timeout client` while the server thinks. The clock of a side
+ * restarts when it sends something and when something is written to it (as
+ * HAProxy refreshes a side's read timeout on writes), so a long download to
+ * a client that sends nothing is not cut either.
+ */
+static void tconn_deadlines(const struct tconn *c, ev_tstamp *cdl, ev_tstamp *sdl)
+{
+	uint32_t cto, sto;
+
+	tconn_timeouts(c, &cto, &sto);
+	*cdl = *sdl = 0;
+	if (cto && (!c->c2s.rd_eof || c->s2c.end > c->s2c.start))
+		*cdl = c->c_last + cto / 1000.0;
+	if (sto && (!c->s2c.rd_eof || c->c2s.end > c->c2s.start))
+		*sdl = c->s_last + sto / 1000.0;
+}
+
+/* Rearm the inactivity timer for the earlier of the two sides' deadlines. */
 static void tconn_arm_timer(struct tconn *c)
 {
 	struct ev_loop *loop = c->w->loop;
-	ev_tstamp now = ev_now(loop), dl = 0;
-	uint32_t cto = c->fe->to.client, sto = c->be->to.server;
+	ev_tstamp now = ev_now(loop), dl, cdl, sdl;
 
-	if (c->fe->to.tunnel || c->be->to.tunnel) {
-		uint32_t tt = c->be->to.tunnel ? c->be->to.tunnel : c->fe->to.tunnel;
-
-		cto = sto = tt;
-	}
-	if (cto)
-		dl = c->c_last + cto / 1000.0;
-	if (sto && (!dl || c->s_last + sto / 1000.0 < dl))
-		dl = c->s_last + sto / 1000.0;
+	tconn_deadlines(c, &cdl, &sdl);
+	dl = cdl;
+	if (sdl && (!dl || sdl < dl))
+		dl = sdl;
 	c->deadline = dl;
 	ev_timer_stop(loop, &c->timer);
 	if (dl) {
@@ -221,24 +287,26 @@ static int buf_read(struct pipebuf *b, int fd)
 	return 0;
 }
 
-static int buf_write(struct pipebuf *b, int fd)
+/* Write pending bytes of b to fd. Returns the number written (0 or more), or -1 on an error. */
+static ssize_t buf_write(struct pipebuf *b, int fd)
 {
-	ssize_t n;
+	ssize_t n, done = 0;
 
 	while (b->end > b->start) {
 		n = send(fd, b->data + b->start, b->end - b->start, MSG_NOSIGNAL);
 		if (n > 0) {
 			b->start += n;
+			done += n;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
-			return 0;
+			return done;
 		return -1;
 	}
 	b->start = b->end = 0;
-	return 0;
+	return done;
 }
 
 /* Forward FIN once a side ended and everything it sent was written. */
@@ -253,29 +321,42 @@ static void buf_shut(struct pipebuf *b, int wfd)
 static void tconn_pump(struct tconn *c, int cev, int sev)
 {
 	ev_tstamp now = ev_now(c->w->loop);
+	uint64_t before;
+	ssize_t n;
 
 	if (cev & EV_READ) {
+		before = c->c2s.total;
 		if (buf_read(&c->c2s, c->cfd) < 0)
 			return tconn_close(c, 'C', 'D');
-		c->c_last = now;
+		if (c->c2s.total != before || c->c2s.rd_eof)
+			c->c_last = now;
 	}
 	if (sev & EV_READ) {
+		before = c->s2c.total;
 		if (buf_read(&c->s2c, c->sfd) < 0)
 			return tconn_close(c, 'S', 'D');
-		c->s_last = now;
+		if (c->s2c.total != before || c->s2c.rd_eof)
+			c->s_last = now;
 	}
 	if (c->c2s.end > c->c2s.start) {
-		if (buf_write(&c->c2s, c->sfd) < 0)
+		n = buf_write(&c->c2s, c->sfd);
+		if (n < 0)
 			return tconn_close(c, 'S', 'D');
-		if (sev & EV_WRITE)
+		if (n > 0)
 			c->s_last = now;
 	}
 	if (c->s2c.end > c->s2c.start) {
-		if (buf_write(&c->s2c, c->cfd) < 0)
+		n = buf_write(&c->s2c, c->cfd);
+		if (n < 0)
 			return tconn_close(c, 'C', 'D');
-		if (cev & EV_WRITE)
+		if (n > 0)
 			c->c_last = now;
 	}
+	/* A FIN forwarded now starts the other side's client-fin/server-fin. */
+	if (!c->c2s.wr_shut && c->c2s.rd_eof && c->c2s.start == c->c2s.end)
+		c->s_last = now;
+	if (!c->s2c.wr_shut && c->s2c.rd_eof && c->s2c.start == c->s2c.end)
+		c->c_last = now;
 	buf_shut(&c->c2s, c->sfd);
 	buf_shut(&c->s2c, c->cfd);
 	if (c->c2s.wr_shut && c->s2c.wr_shut)
@@ -320,13 +401,21 @@ static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	case TC_CONNECTING:
 		connect_done(c, ETIMEDOUT);
 		return;
-	case TC_FORWARDING:
-		if (c->deadline && ev_now(loop) + 0.0005 < c->deadline) {
+	case TC_FORWARDING: {
+		ev_tstamp cdl, sdl, now = ev_now(loop) + 0.0005;
+		bool client;
+
+		tconn_deadlines(c, &cdl, &sdl);
+		if ((!cdl || now < cdl) && (!sdl || now < sdl)) {
 			tconn_arm_timer(c);
 			return;
 		}
-		/* Who timed out: the side idle the longest relative to its timeout. */
-		return tconn_close(c, c->c_last <= c->s_last ? 'c' : 's', 'D');
+		/* Who timed out: the side whose own deadline has passed. */
+		client = cdl && now >= cdl;
+		lb_dbg("proxy '%s': %s timeout, closing the connection", c->fe->name,
+		       client ? "client" : "server");
+		return tconn_close(c, client ? 'c' : 's', 'D');
+	}
 	}
 }
 
@@ -344,9 +433,51 @@ static void tconn_start_forwarding(struct tconn *c)
 	tconn_pump(c, EV_READ, 0);
 }
 
+/* Remember a server this connection failed on (the oldest is forgotten past TC_MAX_FAILED). */
+static void tconn_note_failed(struct tconn *c, struct server *s)
+{
+	int i;
+
+	for (i = 0; i < c->nfailed; i++) {
+		if (c->failed[i] == s) {
+			/* Move it last: the most recent failure. */
+			memmove(&c->failed[i], &c->failed[i + 1],
+				(c->nfailed - i - 1) * sizeof(c->failed[0]));
+			c->failed[c->nfailed - 1] = s;
+			return;
+		}
+	}
+	if (c->nfailed == TC_MAX_FAILED) {
+		memmove(&c->failed[0], &c->failed[1], (TC_MAX_FAILED - 1) * sizeof(c->failed[0]));
+		c->nfailed--;
+	}
+	c->failed[c->nfailed++] = s;
+}
+
+static const char *tconn_src(const struct tconn *c, char *buf, size_t len)
+{
+	tlog_addr(&c->src, buf, len);
+	return buf;
+}
+
+/*
+ * No server can take the connection: close the client cleanly (FIN, after
+ * dropping what it sent) and log it, in the daemon log and in the traffic
+ * log.
+ */
+static void tconn_no_server(struct tconn *c, char when)
+{
+	char src[INET6_ADDRSTRLEN + 16];
+
+	/* lb_pick() counted it in be->no_srv. */
+	lb_warn("proxy '%s': no server available for the connection from %s to '%s', closing it",
+		c->be->name, tconn_src(c, src, sizeof(src)), c->fe->name);
+	tconn_close(c, 'S', when);
+}
+
 static void connect_done(struct tconn *c, int err)
 {
-	char ip[INET6_ADDRSTRLEN + 8];
+	char ip[INET6_ADDRSTRLEN + 16];
 	struct server *s = c->srv;
 
 	if (!err) {
@@ -362,7 +493,7 @@ static void connect_done(struct tconn *c, int err)
 	snprintf(ip, sizeof(ip), "%s", s->addr_str ? s->addr_str : "?");
 	lb_info("proxy '%s': connect to server %s/%s (%s) failed: %s", c->be->name, c->be->name,
 		s->name, ip, strerror(err));
-	c->failed = s;
+	tconn_note_failed(c, s);
 	c->srv = NULL;
 	if (c->retries_left > 0) {
 		c->retries_left--;
@@ -384,11 +515,10 @@ static void connect_done(struct tconn *c, int err)
 		return;
 	}
 	lbd_release_server(s);
-	lb_warn("proxy '%s': no server could take the connection after %d retries, closing client",
-		c->be->name, c->be->retries);
-	c->term[0] = 's';
-	c->term[1] = 'C';
-	tconn_close(c, 's', 'C');
+	lb_warn("proxy '%s': no server could take the connection from %s after %d retries, closing client",
+		c->be->name, tconn_src(c, ip, sizeof(ip)), c->be->retries);
+	/* HAProxy's flags: sC when the last attempt timed out, SC when it was refused. */
+	tconn_close(c, err == ETIMEDOUT ? 's' : 'S', 'C');
 }
 
 static void tconn_connect(struct tconn *c)
@@ -462,20 +592,19 @@ static void tconn_try_server(struct tconn *c)
 	struct lb_req req = { .src = (struct sockaddr *)&c->src };
 
 	if (!c->srv) {
-		c->srv = lb_pick(c->be, &req, c->failed);
+		c->srv = lb_pick_ex(c->be, &req, c->failed, c->nfailed);
 		if (!c->srv) {
-			if (errno == EAGAIN) {
+			if (lb_backend_usable(c->be)) {
 				/* Every usable server is at its maxconn: wait for a slot. */
 				tconn_enqueue(c);
 				return;
 			}
-			__atomic_add_fetch(&c->be->no_srv, 1, __ATOMIC_RELAXED);
-			lb_warn("proxy '%s' has no server available, closing client connection",
-				c->be->name);
-			return tconn_close(c, 's', 'C');
+			/* No server left (all down, in maintenance or removed). */
+			return tconn_no_server(c, c->queued ? 'Q' : 'C');
 		}
 	}
 	tconn_dequeue(c);
+	lb_dbg("proxy '%s': connecting to %s/%s", c->fe->name, c->be->name, c->srv->name);
 	tconn_connect(c);
 }
 
@@ -483,27 +612,57 @@ void tcp_queue_retry(struct worker *w)
 {
 	struct tconn *c, *tmp;
 
-	list_for_each_safe(c, tmp, &w->queue, list) {
-		struct lb_req req = { .src = (struct sockaddr *)&c->src };
-		struct server *s = lb_pick(c->be, &req, c->failed);
+	list_for_each_safe(c, tmp, &w->queue, list)
+		tconn_try_server(c);
+}
 
-		if (!s) {
-			if (errno == EAGAIN)
-				continue;
-			__atomic_add_fetch(&c->be->no_srv, 1, __ATOMIC_RELAXED);
-			tconn_close(c, 's', 'Q');
+bool tcp_rules_reject(struct proxy *px, int fd, const struct sockaddr_storage *src)
+{
+	struct sockaddr_storage dst;
+	socklen_t dlen = sizeof(dst);
+	struct acl_env env = { .src = src };
+	struct px_rule *r;
+
+	if (!getsockname(fd, (struct sockaddr *)&dst, &dlen))
+		env.dst = &dst;
+	list_for_each(r, &px->tcp_req_rules, list) {
+		if (r->nargs < 2 || !strcmp(r->args[0], "inspect-delay"))
 			continue;
-		}
-		c->srv = s;
-		tconn_dequeue(c);
-		tconn_connect(c);
+		if (r->cond && !acl_cond_eval(r->cond, &env))
+			continue;
+		return !strcmp(r->args[1], "reject");
 	}
+	return false;
+}
+
+/*
+ * The backend of a new connection: the first `use_backend` whose condition
+ * holds on the connection's addresses (src, dst, dst_port, ...), else the
+ * default backend. Names built at run time are refused in mode tcp by the
+ * config loader.
+ */
+static struct proxy *tcp_backend(struct proxy *fe, int cfd, const struct sockaddr_storage *src)
+{
+	struct sockaddr_storage dst;
+	socklen_t dlen = sizeof(dst);
+	struct acl_env env = { .src = src };
+	struct switch_rule *sr;
+
+	if (list_empty(&fe->switch_rules))
+		return fe->default_backend;
+	if (!getsockname(cfd, (struct sockaddr *)&dst, &dlen))
+		env.dst = &dst;
+	list_for_each(sr, &fe->switch_rules, list) {
+		if (sr->be && (!sr->cond || acl_cond_eval(sr->cond, &env)))
+			return sr->be;
+	}
+	return fe->default_backend;
 }
 
 void tcp_conn_accept(struct worker *w, struct listener *l, int cfd, struct sockaddr_storage *src)
 {
 	struct proxy *fe = l->fe;
-	struct proxy *be = fe->default_backend;
+	struct proxy *be = tcp_backend(fe, cfd, src);
 	struct tconn *c;
 	size_t bufsize = lbd.m->global.tune_bufsize > 0 ? lbd.m->global.tune_bufsize : 16384;
 	int one = 1;
@@ -538,6 +697,17 @@ void tcp_conn_accept(struct worker *w, struct listener *l, int cfd, struct socka
 	if (!be) {
 		lb_warn("frontend '%s' has no backend for this connection, closing it", fe->name);
 		return tconn_close(c, 'P', 'C');
+	}
+	/* A backend's own `tcp-request content` rules (the frontend's ran at accept). */
+	if (be != fe && !list_empty(&be->tcp_req_rules) && tcp_rules_reject(be, cfd, src)) {
+		lb_dbg("proxy '%s': connection rejected by a tcp-request rule", be->name);
+		return tconn_close(c, 'P', 'R');
+	}
+	if (lb_log_enabled(LB_LOG_DEBUG)) {
+		char a[INET6_ADDRSTRLEN + 16];
+
+		lb_dbg("proxy '%s': accepted fd %d from %s", fe->name, cfd,
+		       tconn_src(c, a, sizeof(a)));
 	}
 	tconn_try_server(c);
 }

@@ -27,6 +27,44 @@ static struct listener *lio_listener(struct ev_io *io)
 	return io->data;
 }
 
+/* A frontend's limit: its own maxconn, else the global one (0: none). */
+static int fe_maxconn(const struct proxy *fe)
+{
+	return fe->maxconn > 0 ? fe->maxconn : lbd.m->global.maxconn;
+}
+
+/* The process-wide limit: global maxconn over every frontend (0: none). */
+static int global_maxconn(void)
+{
+	return lbd.m->global.maxconn;
+}
+
+/*
+ * Take one of max slots of the counter *cur before accepting, so that
+ * workers racing on the same limit never overshoot it. On failure the slot
+ * is given back; when that brings the counter below the limit, a close that
+ * happened meanwhile may have missed waking the paused listeners: wake them.
+ */
+static bool slot_take(int *cur, int max)
+{
+	int v = __atomic_add_fetch(cur, 1, __ATOMIC_ACQ_REL);
+
+	if (max <= 0 || v <= max)
+		return true;
+	v = __atomic_sub_fetch(cur, 1, __ATOMIC_ACQ_REL);
+	if (v < max)
+		workers_wake_all(&lbd);
+	return false;
+}
+
+/* Give a slot back; true when that made room under the limit (a paused listener may resume). */
+static bool slot_give(int *cur, int max)
+{
+	int v = __atomic_sub_fetch(cur, 1, __ATOMIC_ACQ_REL);
+
+	return max > 0 && v == max - 1;
+}
+
 static void accept_cb(struct ev_loop *loop, struct ev_io *io, int revents)
 {
 	struct worker *w = ev_userdata(loop);
@@ -37,32 +75,60 @@ static void accept_cb(struct ev_loop *loop, struct ev_io *io, int revents)
 	while (budget-- > 0) {
 		struct sockaddr_storage src;
 		socklen_t slen = sizeof(src);
-		int cur, cfd, maxconn;
+		int cfd, maxconn = fe_maxconn(fe), gmax = global_maxconn();
 
 		if (w->stopping)
 			return;
-		maxconn = fe->maxconn > 0 ? fe->maxconn : lbd.m->global.maxconn;
-		cur = __atomic_load_n(&fe->cur_conns, __ATOMIC_RELAXED);
-		if (maxconn > 0 && cur >= maxconn) {
-			/* Leave the excess in the kernel backlog until a slot frees. */
-			ev_io_stop(loop, io);
-			l->paused = true;
-			return;
+		if (!slot_take(&fe->cur_conns, maxconn))
+			goto pause;
+		if (!slot_take(&lbd.cur_conns, gmax)) {
+			slot_give(&fe->cur_conns, maxconn);
+			goto pause;
 		}
 		cfd = accept4(io->fd, (struct sockaddr *)&src, &slen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
-			if (errno == EMFILE || errno == ENFILE)
-				lb_warn("accept on '%s': %s", fe->name, strerror(errno));
+			int e = errno;
+
+			if (slot_give(&fe->cur_conns, maxconn) | slot_give(&lbd.cur_conns, gmax))
+				workers_wake_all(&lbd);
+			if (e == EMFILE || e == ENFILE)
+				lb_warn("accept on '%s': %s", fe->name, strerror(e));
 			return;
 		}
-		__atomic_add_fetch(&fe->cur_conns, 1, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&fe->cum_conns, 1, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&lbd.cum_conns, 1, __ATOMIC_RELAXED);
+		if (!list_empty(&fe->tcp_req_rules) && tcp_rules_reject(fe, cfd, &src)) {
+			/* `tcp-request ... reject`: a reset, no byte read, no server. */
+			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+			setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			close(cfd);
+			lb_dbg("proxy '%s': connection rejected by a tcp-request rule", fe->name);
+			worker_conn_closed(w, fe);
+			continue;
+		}
 		if (fe->mode == PX_MODE_HTTP && http_accept_hook)
 			http_accept_hook(w, l, cfd, &src);
 		else
 			tcp_conn_accept(w, l, cfd, &src);
 	}
+	return;
+pause:
+	/*
+	 * Leave the excess in the kernel backlog until a slot frees: the
+	 * worker that frees it wakes every worker (worker_conn_closed).
+	 */
+	ev_io_stop(loop, io);
+	l->paused = true;
+}
+
+/* Whether a frontend may accept again (below its own and the global limit). */
+static bool fe_has_room(const struct proxy *fe)
+{
+	int maxconn = fe_maxconn(fe), gmax = global_maxconn();
+
+	return (maxconn <= 0 || __atomic_load_n(&fe->cur_conns, __ATOMIC_ACQUIRE) < maxconn) &&
+	       (gmax <= 0 || __atomic_load_n(&lbd.cur_conns, __ATOMIC_ACQUIRE) < gmax);
 }
 
 static void worker_attach_listeners(struct worker *w)
@@ -114,10 +180,8 @@ static void wake_cb(struct ev_loop *loop, ev_async *a, int revents)
 		/* Resume paused listeners whose frontend is below maxconn again. */
 		for (i = 0; i < w->nlio; i++) {
 			struct listener *l = w->lio[i].data;
-			int maxconn = l->fe->maxconn > 0 ? l->fe->maxconn : lbd.m->global.maxconn;
 
-			if (!ev_is_active(&w->lio[i]) &&
-			    __atomic_load_n(&l->fe->cur_conns, __ATOMIC_RELAXED) < maxconn) {
+			if (!ev_is_active(&w->lio[i]) && fe_has_room(l->fe)) {
 				l->paused = false;
 				ev_io_start(loop, &w->lio[i]);
 			}
@@ -130,8 +194,16 @@ static void housekeeping_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct worker *w = ev_userdata(loop);
 
-	if (w->stopping && w->nconns == 0)
+	if (w->stopping && w->nconns == 0) {
 		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	/*
+	 * Queued connections also wait for changes that release no slot (a
+	 * server added, a maxconn raised, the last server gone): look again.
+	 */
+	if (!list_empty(&w->queue))
+		tcp_queue_retry(w);
 }
 
 static void *worker_main(void *arg)
@@ -225,14 +297,11 @@ int workers_total_conns(struct lbd *d)
 
 void worker_conn_closed(struct worker *w, struct proxy *fe)
 {
-	int cur = __atomic_sub_fetch(&fe->cur_conns, 1, __ATOMIC_RELAXED);
-	int maxconn = fe->maxconn > 0 ? fe->maxconn : lbd.m->global.maxconn;
+	bool room = slot_give(&fe->cur_conns, fe_maxconn(fe));
 
-	/* Only the transition below the limit needs to wake paused listeners. */
-	if (cur == maxconn - 1) {
-		for (int i = 0; i < lbd.nworkers; i++)
-			ev_async_send(lbd.workers[i].loop, &lbd.workers[i].wake);
-	}
+	/* Only the transition below a limit needs to wake paused listeners. */
+	if (slot_give(&lbd.cur_conns, global_maxconn()) || room)
+		workers_wake_all(&lbd);
 	if (w->stopping && w->nconns == 0)
 		ev_async_send(w->loop, &w->wake);
 }

@@ -92,20 +92,70 @@ none:
 	return lb_pick_avoided(pool, avoid);
 }
 
+static bool in_set(const struct server *s, struct server *const *set, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (set[i] == s)
+			return true;
+	return false;
+}
+
+/*
+ * The algorithm picked a server this connection already failed on: take the
+ * next pool server after it that is neither failed nor full, so that each
+ * retry reaches a server not tried yet. NULL when there is none.
+ */
+static struct server *pick_untried(const struct lb_pool *pool, const struct server *picked,
+				   struct server *const *avoid, int navoid)
+{
+	int i, start = 0;
+
+	if (!pool || pool->n <= 0)
+		return NULL;
+	for (i = 0; i < pool->n; i++) {
+		if (pool->srv[i] == picked) {
+			start = i + 1;
+			break;
+		}
+	}
+	for (i = 0; i < pool->n; i++) {
+		struct server *s = pool->srv[(start + i) % pool->n];
+
+		if (!in_set(s, avoid, navoid) && !lb_srv_full(s))
+			return s;
+	}
+	return NULL;
+}
+
 struct server *lb_pick(struct proxy *be, const struct lb_req *req, struct server *avoid)
 {
+	return lb_pick_ex(be, req, avoid ? &avoid : NULL, avoid ? 1 : 0);
+}
+
+struct server *lb_pick_ex(struct proxy *be, const struct lb_req *req, struct server *const *avoid,
+			  int navoid)
+{
 	const struct lb_algo_ops *algo;
-	struct server *s;
+	struct server *s, *other;
+	bool empty = false;
 	int cur, seen;
 
 	if (!be) {
 		errno = EINVAL;
 		return NULL;
 	}
+	if (!avoid)
+		navoid = 0;
 	algo = be->algo ? be->algo : &lb_algo_roundrobin;
 
 	pthread_mutex_lock(&be->lock);
-	s = algo->pick(be, req, avoid);
+	/* The algorithm steers away from the last failure itself. */
+	s = algo->pick(be, req, navoid ? avoid[navoid - 1] : NULL);
+	if (s && navoid > 1 && in_set(s, avoid, navoid - 1)) {
+		other = pick_untried(be->pool, s, avoid, navoid);
+		if (other)
+			s = other;
+	}
 	if (s) {
 		cur = __atomic_add_fetch(&s->cur_conns, 1, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&s->total_conns, 1, __ATOMIC_RELAXED);
@@ -115,14 +165,30 @@ struct server *lb_pick(struct proxy *be, const struct lb_req *req, struct server
 						    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			;
 		server_get(s);
+	} else {
+		empty = !be->pool || be->pool->n <= 0;
 	}
 	pthread_mutex_unlock(&be->lock);
 
 	if (!s) {
-		__atomic_add_fetch(&be->no_srv, 1, __ATOMIC_RELAXED);
+		/* Only a backend without usable server counts; full servers mean a queue. */
+		if (empty)
+			__atomic_add_fetch(&be->no_srv, 1, __ATOMIC_RELAXED);
 		errno = EAGAIN;
 	}
 	return s;
+}
+
+bool lb_backend_usable(struct proxy *be)
+{
+	bool any;
+
+	if (!be)
+		return false;
+	pthread_mutex_lock(&be->lock);
+	any = be->pool && be->pool->n > 0;
+	pthread_mutex_unlock(&be->lock);
+	return any;
 }
 
 void lb_release(struct server *s)

@@ -60,10 +60,26 @@ extern const struct lb_algo_ops *const lb_algos[];
 /*
  * Pick a server for a connection: locks the backend, calls the algorithm,
  * takes a reference and counts the connection (cur_conns, total_conns).
- * Release with lb_release(). NULL with errno EAGAIN when no server is usable.
+ * Release with lb_release(). NULL with errno EAGAIN when no server is usable
+ * (counted in be->no_srv when the pool is empty, not when it is full).
  */
 struct server *lb_pick(struct proxy *be, const struct lb_req *req, struct server *avoid);
+/*
+ * lb_pick() for a connection that already failed on the servers in
+ * avoid[0..navoid) (the last one most recently): the algorithm's choice is
+ * kept unless it is one of them, then the next usable server not tried yet
+ * is taken. A failed server is picked again only when no other is usable,
+ * so retries reach every server before giving up.
+ */
+struct server *lb_pick_ex(struct proxy *be, const struct lb_req *req, struct server *const *avoid,
+			  int navoid);
 void lb_release(struct server *s);
+/*
+ * True when the backend has a usable server (its pool is not empty). When
+ * lb_pick() fails on a usable backend, every server is at its maxconn and
+ * the connection may wait in a queue; otherwise no server is left.
+ */
+bool lb_backend_usable(struct proxy *be);
 
 /* Hash helpers shared by the algorithms and the XDP tier. */
 uint32_t lb_hash_bytes(const void *data, size_t len); /* stable across runs and hosts */

@@ -21,6 +21,7 @@
 #include "algo.h"
 #include "cfg.h"
 #include "http_proxy.h"
+#include "acl.h"
 #include "cfg_lex.h"
 #include "log.h"
 
@@ -685,8 +686,14 @@ static void finalize_frontend(struct cfg_parser *p, struct proxy *px)
 		px->default_backend = px;
 	list_for_each(sr, &px->switch_rules, list) {
 		/* A name built at run time ("%[...]") is resolved per request by the L7 tier. */
-		if (strstr(sr->be_name, "%["))
+		if (strstr(sr->be_name, "%[")) {
+			if (px->mode == PX_MODE_TCP)
+				report_at(
+					p, sr->loc.file, sr->loc.line,
+					"'use_backend %s': a backend name built at run time needs mode http (%s '%s' is in mode tcp)",
+					sr->be_name, cap_name(px->cap), px->name);
 			continue;
+		}
 		sr->be = resolve_backend(p, px, "use_backend", sr->be_name, &sr->loc);
 	}
 }
@@ -773,6 +780,40 @@ static void finalize(struct cfg_parser *p)
 	}
 }
 
+/*
+ * `tcp-request` conditions, evaluated by lbd's workers when they accept a
+ * connection (frontend rules) or pick the backend of a mode tcp connection
+ * (backend `content` rules). A mode http backend's content rules would have
+ * to run in the L7 tier, which does not evaluate them: refused.
+ */
+static void compile_tcp_rules(struct cfg_parser *p)
+{
+	struct proxy *px;
+	struct px_rule *r;
+	char *sub = NULL;
+
+	list_for_each(px, &p->ctx.m->proxies, list) {
+		list_for_each(r, &px->tcp_req_rules, list) {
+			if (!strcmp(r->args[0], "inspect-delay"))
+				continue;
+			if (!(px->cap & PX_CAP_FE) && px->mode == PX_MODE_HTTP) {
+				report_at(
+					p, r->loc.file, r->loc.line,
+					"'tcp-request content' in http backend '%s' is not supported by lbd (use http-request rules)",
+					px->name);
+				continue;
+			}
+			if (r->cond && acl_cond_compile(px, r->cond, &sub) < 0) {
+				report_at(p, r->loc.file, r->loc.line,
+					  "'tcp-request %s %s' condition: %s", r->args[0],
+					  r->nargs > 1 ? r->args[1] : "", sub ? sub : "invalid");
+				free(sub);
+				sub = NULL;
+			}
+		}
+	}
+}
+
 static struct model *load(const char *const *files, int nfiles, const char *name, const char *text,
 			  char **err)
 {
@@ -813,6 +854,8 @@ static struct model *load(const char *const *files, int nfiles, const char *name
 			append_raw_err(&p, l7err ? l7err : "L7: cannot compile the configuration");
 		free(l7err);
 	}
+	if (!p.nerr)
+		compile_tcp_rules(&p);
 	for (i = 0; i < p.ndefs; i++)
 		proxy_free(p.defs[i]);
 	free(p.defs);

@@ -834,6 +834,17 @@ static int kw_tcp_request(struct cfg_ctx *ctx, char **args, int nargs, char **er
 			"'tcp-request': expected connection, session, content or inspect-delay, got '%s'",
 			args[1]);
 	}
+	/*
+	 * lbd evaluates connection, session and content rules when it accepts
+	 * the connection, on its addresses (src, dst, ...): accept and reject
+	 * are the actions that can mean the same as in HAProxy there.
+	 */
+	if (nargs > 2 && strcmp(args[1], "inspect-delay") && strcmp(args[2], "accept") &&
+	    strcmp(args[2], "reject") && strcmp(args[2], "if") && strcmp(args[2], "unless"))
+		return cfg_err(
+			err,
+			"'tcp-request %s %s': action not supported by lbd (expected accept or reject)",
+			args[1], args[2]);
 	return add_rule(ctx, &ctx->px->tcp_req_rules, args, nargs, 2, err);
 }
 

@@ -21,6 +21,11 @@ void lb_log_set_level(enum lb_log_level lvl)
 	log_level = lvl;
 }
 
+bool lb_log_enabled(enum lb_log_level lvl)
+{
+	return lvl <= log_level;
+}
+
 void lb_log_use_syslog(bool on)
 {
 	if (on && !log_syslog)

@@ -18,6 +18,8 @@ enum lb_log_level {
 
 /* Messages above this level are dropped (default NOTICE, -d sets DEBUG). */
 void lb_log_set_level(enum lb_log_level lvl);
+/* True when messages of this level are written (to skip formatting debug details). */
+bool lb_log_enabled(enum lb_log_level lvl);
 /* Send messages to syslog instead of stderr (daemon mode without a tty). */
 void lb_log_use_syslog(bool on);
 void lb_log(enum lb_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -11,6 +11,7 @@
 #include "algo.h"
 #include "model.h"
 #include "http_proxy.h"
+#include "acl.h"
 
 /* Default settings of a server without `default-server`, as HAProxy. */
 #define SRV_DEF_WEIGHT 1
@@ -546,10 +547,18 @@ void proxy_free(struct proxy *px)
 	struct acl_def *acl, *aclt;
 	struct server *s, *st;
 	struct bind *b, *bt;
+	struct px_rule *r;
 	int i;
 
 	if (!px)
 		return;
+	/* tcp-request conditions (compiled by cfg.c) point to the ACLs freed below. */
+	list_for_each(r, &px->tcp_req_rules, list) {
+		if (r->cond) {
+			acl_cond_free(r->cond->compiled);
+			r->cond->compiled = NULL;
+		}
+	}
 	l7_free_proxy(px); /* compiled ACLs, rules, TLS contexts */
 	list_del(&px->list);
 	if (px->algo && px->algo->destroy && px->algo_state)
