@@ -94,7 +94,7 @@ struct model *model_new(void)
 	m->global.stats_timeout = 10000;
 	m->global.tune_bufsize = 16384;
 	m->global.tune_maxhdr = 101;
-	m->global.xdp_mode = 2; /* auto: native, generic when the driver has no XDP */
+	m->global.xdp_mode = 0; /* native only: generic only when asked (xlb-xdp-mode) */
 	m->global.bpf_pin_root = strdup("/sys/fs/bpf/xlb");
 	if (!m->global.bpf_pin_root) {
 		free(m);
