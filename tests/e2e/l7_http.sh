@@ -161,14 +161,21 @@ expect_eq "src ::1 matches an IPv6 client" "$(get -g "http://[::1]:$FE2/")" "v6"
 expect_eq "src ::1 does not match an IPv4 client" "$(get "http://127.0.0.1:$FE2/")" "s1"
 
 # --- leastconn counts requests in flight: while one request is slow, the others go elsewhere
-get -H "x-lc: 1" "http://127.0.0.1:$FE2/slow?ms=1200" >"$T_TMP/lc.slow" &
+get -H "x-lc: 1" "http://127.0.0.1:$FE2/slow?ms=2500" >"$T_TMP/lc.slow" &
 lc_pid=$!
-sleep 0.3
+# wait until the slow request is with a server (its client connection is up), however busy the machine
+for i in $(seq 60); do
+	[ "$(ss -Htn state established "( dport = :$FE2 )" | wc -l)" -ge 1 ] && break
+	sleep 0.05
+done
+sleep 0.2
 lc_fast=$(for i in 1 2 3 4; do get -H "x-lc: 1" "http://127.0.0.1:$FE2/"; echo; done | grep . | sort -u)
 wait $lc_pid
 lc_slow=$(grep . "$T_TMP/lc.slow")
 check "leastconn: the fast requests all avoid the server busy with the slow one" \
 	test -n "$lc_slow" -a -n "$lc_fast" -a "$(wc -l <<<"$lc_fast")" = 1 -a "$lc_fast" != "$lc_slow"
+[ "$(wc -l <<<"$lc_fast")" = 1 ] && [ "$lc_fast" != "$lc_slow" ] ||
+	echo "#   slow request on '$lc_slow', fast ones on '$(echo $lc_fast)'"
 
 # --- reload: new routing for new requests, pooled connections of the old generation go
 get -o /dev/null http://127.0.0.1:$FE/two/warm

@@ -963,6 +963,14 @@ static void test_options(void)
 	    "option in global");
 }
 
+static void test_http_reuse(void)
+{
+	good("defaults\n mode http\nbackend b\n http-reuse safe\n server s 127.0.0.1:80\n",
+	     "http-reuse safe is accepted (lbd's behaviour)");
+	bad("defaults\n mode http\nbackend b\n http-reuse always\n", "t.cfg:4",
+	    "http-reuse always is refused with file:line");
+}
+
 static void test_log_stats_misc(void)
 {
 	struct model *m;
@@ -1714,6 +1722,7 @@ int main(void)
 	test_balance();
 	test_routing();
 	test_options();
+	test_http_reuse();
 	test_log_stats_misc();
 	test_server();
 	test_sections();

@@ -405,6 +405,24 @@ static int kw_retries(struct cfg_ctx *ctx, char **args, int nargs, char **err)
 	return 0;
 }
 
+/*
+ * `http-reuse`: lbd's L7 tier always behaves as HAProxy's `safe` (the
+ * default): a server connection is reused for a client's later requests,
+ * never for its first. `safe` is accepted so HAProxy configs load; the
+ * modes lbd does not implement are refused by name.
+ */
+static int kw_http_reuse(struct cfg_ctx *ctx, char **args, int nargs, char **err)
+{
+	if (cfg_nargs(args[0], args, nargs, 1, 1, 1, "safe", err) < 0)
+		return -1;
+	if (strcmp(args[1], "safe"))
+		return cfg_err(err,
+			       "'http-reuse %s': lbd implements 'http-reuse safe' only (HAProxy's "
+			       "default)",
+			       args[1]);
+	return 0;
+}
+
 #define TO_FE PX_CAP_FE
 #define TO_BE PX_CAP_BE
 
@@ -1298,6 +1316,7 @@ static const struct cfg_kw proxy_kws[] = {
 	{ CFG_SEC_FE, "maxconn", kw_maxconn },
 	{ CFG_SEC_BE, "fullconn", kw_fullconn },
 	{ CFG_SEC_BE, "retries", kw_retries },
+	{ CFG_SEC_BE, "http-reuse", kw_http_reuse },
 	{ CFG_SEC_PROXY, "timeout", kw_timeout },
 	{ CFG_SEC_BE, "balance", kw_balance },
 	{ CFG_SEC_BE, "hash-type", kw_hash_type },
@@ -1388,7 +1407,6 @@ static const struct cfg_kw proxy_unsupported_kws[] = {
 	UNSUPPORTED("grace"),
 	UNSUPPORTED("http-after-response"),
 	UNSUPPORTED("http-error"),
-	UNSUPPORTED("http-reuse"),
 	UNSUPPORTED("http-send-name-header"),
 	UNSUPPORTED("id"),
 	UNSUPPORTED("ignore-persist"),
