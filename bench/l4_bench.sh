@@ -575,6 +575,8 @@ profile_xdp() {
 		s1=$(bpftool prog show id "$id" | grep -o 'run_time_ns [0-9]* run_cnt [0-9]*')
 		s1=${s1:-run_time_ns 0 run_cnt 0}
 		LIVE[$m]=$(echo "$s0 $s1" | awk '{n = $8 - $4; if (n > 0) printf "%.1f %d", ($6 - $2) / n, n}')
+		[ -n "${LIVE[$m]}" ] ||
+			log "XDP profile ($m): no run_cnt change (kernel.bpf_stats_enabled reset by another job?)"
 	done
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD"
 	STATS_OLD=

@@ -31,6 +31,8 @@ struct worker {
 	struct ev_loop *loop;
 	ev_async wake; /* cross-thread: stop, maxconn resume, queue retry, reload */
 	ev_timer idle_check; /* periodic housekeeping */
+	ev_timer accept_backoff; /* leaving new connections to less loaded workers */
+	int nclients; /* client connections accepted here and still open; read by other workers */
 	struct ev_io *lio; /* one accept watcher per listener */
 	int nlio;
 	struct list_head conns; /* open connections of this worker */

@@ -65,6 +65,60 @@ static bool slot_give(int *cur, int max)
 	return max > 0 && v == max - 1;
 }
 
+/*
+ * Every worker watches every listener, so a burst of new connections tends
+ * to land on whichever worker wakes first. A worker holding clearly more
+ * connections than the least loaded one stops accepting for a moment and
+ * lets the others (woken by the same readiness) take them.
+ */
+#define ACCEPT_SLACK 8
+#define ACCEPT_BACKOFF 0.002
+
+/* The least loaded worker when w holds clearly more clients than it, else NULL. */
+static struct worker *worker_overloaded(struct worker *w)
+{
+	struct worker *least = NULL;
+	int mine = w->nclients, min = mine;
+
+	for (int i = 0; i < lbd.nworkers; i++) {
+		int n = __atomic_load_n(&lbd.workers[i].nclients, __ATOMIC_RELAXED);
+
+		if (n < min) {
+			min = n;
+			least = &lbd.workers[i];
+		}
+	}
+	return mine > min + ACCEPT_SLACK ? least : NULL;
+}
+
+static void accept_backoff(struct worker *w, struct worker *least)
+{
+	for (int i = 0; i < w->nlio; i++)
+		ev_io_stop(w->loop, &w->lio[i]);
+	if (!ev_is_active(&w->accept_backoff)) {
+		ev_timer_set(&w->accept_backoff, ACCEPT_BACKOFF, 0.0);
+		ev_timer_start(w->loop, &w->accept_backoff);
+	}
+	/* Make sure the least loaded worker is accepting (it may be backing off too). */
+	ev_async_send(least->loop, &least->wake);
+}
+
+static bool fe_has_room(const struct proxy *fe);
+
+static void accept_backoff_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = ev_userdata(loop);
+
+	if (w->stopping)
+		return;
+	for (int i = 0; i < w->nlio; i++) {
+		struct listener *l = w->lio[i].data;
+
+		if (!ev_is_active(&w->lio[i]) && fe_has_room(l->fe))
+			ev_io_start(loop, &w->lio[i]);
+	}
+}
+
 static void accept_cb(struct ev_loop *loop, struct ev_io *io, int revents)
 {
 	struct worker *w = ev_userdata(loop);
@@ -79,6 +133,14 @@ static void accept_cb(struct ev_loop *loop, struct ev_io *io, int revents)
 
 		if (w->stopping)
 			return;
+		if (lbd.nworkers > 1) {
+			struct worker *least = worker_overloaded(w);
+
+			if (least) {
+				accept_backoff(w, least);
+				return;
+			}
+		}
 		if (!slot_take(&fe->cur_conns, maxconn))
 			goto pause;
 		if (!slot_take(&lbd.cur_conns, gmax)) {
@@ -97,6 +159,7 @@ static void accept_cb(struct ev_loop *loop, struct ev_io *io, int revents)
 		}
 		__atomic_add_fetch(&fe->cum_conns, 1, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&lbd.cum_conns, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&w->nclients, 1, __ATOMIC_RELAXED);
 		if (!list_empty(&fe->tcp_req_rules) && tcp_rules_reject(fe, cfd, &src)) {
 			/* `tcp-request ... reject`: a reset, no byte read, no server. */
 			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
@@ -241,6 +304,7 @@ int workers_start(struct lbd *d, int n)
 		list_init(&w->queue);
 		ev_async_init(&w->wake, wake_cb);
 		ev_async_start(w->loop, &w->wake);
+		ev_timer_init(&w->accept_backoff, accept_backoff_cb, 0.0, 0.0);
 		ev_timer_init(&w->idle_check, housekeeping_cb, 0.1, 0.1);
 		ev_timer_start(w->loop, &w->idle_check);
 		ev_unref(w->loop); /* housekeeping does not keep the loop alive */
@@ -299,6 +363,7 @@ void worker_conn_closed(struct worker *w, struct proxy *fe)
 {
 	bool room = slot_give(&fe->cur_conns, fe_maxconn(fe));
 
+	__atomic_sub_fetch(&w->nclients, 1, __ATOMIC_RELAXED);
 	/* Only the transition below a limit needs to wake paused listeners. */
 	if (slot_give(&lbd.cur_conns, global_maxconn()) || room)
 		workers_wake_all(&lbd);
