@@ -11,28 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg.h"
 #include "cfg_lex.h"
 #include "version.h"
 
 /* Build features `.if feature(NAME)` reports as present (see doc/config.md). */
 const char cfg_features[] = "OPENSSL LIBBPF XDP LIBEV THREAD EPOLL LINUX_SPLICE";
 
-static int lex_err(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int lex_err(char **err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return -1;
-	free(*err);
-	*err = NULL;
-	va_start(ap, fmt);
-	if (vasprintf(err, fmt, ap) < 0)
-		*err = NULL;
-	va_end(ap);
-	return -1;
-}
+/* Lexer errors use the parser's message helper. */
+#define lex_err cfg_err
 
 /* ---- Words of a line ---- */
 
