@@ -96,6 +96,18 @@ static void warn_at(const struct cfg_loc *loc, const char *fmt, ...)
 	va_end(ap);
 }
 
+bool cfg_valid_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') &&
+		    !(*s >= '0' && *s <= '9') && !strchr("-_.:", *s))
+			return false;
+	}
+	return true;
+}
+
 int cfg_err(char **err, const char *fmt, ...)
 {
 	va_list ap;
@@ -236,17 +248,6 @@ static const struct cfg_kw *kw_find(const char *kw, unsigned section, unsigned *
 
 /* ---- Sections ---- */
 
-static bool valid_name(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (!isalnum((unsigned char)*s) && !strchr("-_.:", *s))
-			return false;
-	}
-	return true;
-}
-
 static struct proxy *find_defaults(struct cfg_parser *p, const char *name)
 {
 	int i;
@@ -305,7 +306,7 @@ static void section_start(struct cfg_parser *p, unsigned sec, char **args, int n
 	if (sec != CFG_SEC_DEFAULTS && !name) {
 		report_at(p, ctx->file, ctx->line, "'%s': expected a name, got nothing", kw);
 		name = "";
-	} else if (name && !valid_name(name)) {
+	} else if (name && !cfg_valid_name(name)) {
 		report_at(p, ctx->file, ctx->line,
 			  "'%s': invalid name '%s' (letters, digits, '-', '_', '.' and ':' only)",
 			  kw, name);

@@ -80,6 +80,8 @@ int cfg_parse_size(const char *s, uint64_t *out);
 /* "10.0.0.1:80", "[::1]:80", "host:port", "unix@/path" -> sockaddr; default_port used when no port */
 int cfg_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len, int default_port,
 		   char **err);
+/* A proxy or server name HAProxy accepts: letters, digits, '-', '_', '.', ':'. */
+bool cfg_valid_name(const char *s);
 /* Format the err message (asprintf). Always returns -1. */
 int cfg_err(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Report a warning for the current line ("file:line: " is prepended). */

@@ -695,18 +695,6 @@ static int kw_hash_type(struct cfg_ctx *ctx, char **args, int nargs, char **err)
 
 /* ---- routing ---- */
 
-static bool valid_name(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') &&
-		    !(*s >= '0' && *s <= '9') && !strchr("-_.:", *s))
-			return false;
-	}
-	return true;
-}
-
 static int kw_default_backend(struct cfg_ctx *ctx, char **args, int nargs, char **err)
 {
 	if (cfg_nargs(args[0], args, nargs, 1, 1, 1, "a backend name", err) < 0)
@@ -755,7 +743,7 @@ static int kw_acl(struct cfg_ctx *ctx, char **args, int nargs, char **err)
 	if (nargs < 2)
 		return cfg_err(err,
 			       "'acl': expected 'acl NAME FETCH [flags] [values]', got nothing");
-	if (!valid_name(args[1]))
+	if (!cfg_valid_name(args[1]))
 		return cfg_err(
 			err,
 			"'acl': invalid name '%s' (letters, digits, '-', '_', '.' and ':' only)",

@@ -307,18 +307,6 @@ static int srv_options(struct cfg_ctx *ctx, struct server *s, char **args, int n
 	return 0;
 }
 
-static bool valid_name(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') &&
-		    !(*s >= '0' && *s <= '9') && !strchr("-_.:", *s))
-			return false;
-	}
-	return true;
-}
-
 static int kw_server(struct cfg_ctx *ctx, char **args, int nargs, char **err)
 {
 	struct proxy *be = ctx->px;
@@ -329,7 +317,7 @@ static int kw_server(struct cfg_ctx *ctx, char **args, int nargs, char **err)
 	if (nargs < 2)
 		return cfg_err(
 			err, "'server': expected 'server NAME ADDR[:PORT] [options]', got nothing");
-	if (!valid_name(args[1]))
+	if (!cfg_valid_name(args[1]))
 		return cfg_err(
 			err,
 			"'server': invalid name '%s' (letters, digits, '-', '_', '.' and ':' only)",
