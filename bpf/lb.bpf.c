@@ -22,7 +22,7 @@
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 /* Load-time settings (set by lbd before loading; a change reloads the program). */
-const volatile __u32 snat_probes = 8; /* fullnat source ports tried per new flow */
+const volatile __u32 snat_probes = 16; /* range ports probed per new fullnat flow */
 const volatile __u32 pick_tries = 4; /* rr slots tried when a slot's server is unusable */
 const volatile __u64 touch_ns = 1000000000; /* TCP flows refresh last_seen at most this often */
 const volatile __u64 nh_cache_ns = XLB_NH_CACHE_NS; /* a cached next hop is looked up again after */
@@ -118,27 +118,113 @@ static __always_inline __u32 xlb_tuple_hash(const struct xlb_tuple *t)
 	return h;
 }
 
+#define XLB_NS_PER_S 1000000000ULL
+
+static __always_inline bool xlb_addr_eq(const __be32 *a, const __be32 *b)
+{
+	return !((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]));
+}
+
+/* Do two reverse entries belong to the same client tuple (client and VIP)? */
+static __always_inline bool xlb_rev_same_owner(const struct xlb_rev_flow *a,
+					       const struct xlb_rev_flow *b)
+{
+	return a->client_port == b->client_port && a->vip_port == b->vip_port &&
+	       xlb_addr_eq(a->client_addr, b->client_addr) && xlb_addr_eq(a->vip_addr, b->vip_addr);
+}
+
 /*
- * Insert the reverse entry of a new fullnat flow under a free source port:
- * probe from a per-tuple start; BPF_NOEXIST makes the claim atomic.
+ * Does the owner's flow still translate to the reverse entry rk -> old? An
+ * idle connection may be quiet for longer than the hold: its entry stays
+ * taken while its flow points at it (until the LRU evicts either).
+ */
+static __always_inline bool xlb_rev_live(const struct xlb_tuple *rk, const struct xlb_rev_flow *old,
+					 struct xlb_tuple *okey)
+{
+	struct xlb_flow *of;
+
+	__builtin_memcpy(okey->src, old->client_addr, 16);
+	__builtin_memcpy(okey->dst, old->vip_addr, 16);
+	okey->sport = old->client_port;
+	okey->dport = old->vip_port;
+	okey->proto = rk->proto;
+	okey->pad[0] = okey->pad[1] = okey->pad[2] = 0;
+	of = bpf_map_lookup_elem(&flows, okey);
+	return of && of->fwd == XLB_FWD_FULLNAT && of->snat_port == rk->dport &&
+	       of->srv_port == rk->sport && xlb_addr_eq(of->srv_addr, rk->src) &&
+	       xlb_addr_eq(of->snat_addr, rk->dst);
+}
+
+/*
+ * Claim reverse entry rk (its dport set) for rv. Free: no entry; one of the
+ * same client tuple (its own previous mapping, as conntrack re-uses it); or
+ * one of another client tuple that is XLB_SNAT_HOLD_S old and no longer its
+ * flow's. A taken-over entry is rewritten in place (no LRU node churn). Two
+ * CPUs taking over the same stale entry at the same instant may both get it;
+ * a fresh insert stays atomic (BPF_NOEXIST). Returns 0 when claimed.
+ */
+static __always_inline int xlb_snat_claim(struct xlb_tuple *rk, const struct xlb_rev_flow *rv,
+					  __u32 now_s, struct xlb_tuple *okey)
+{
+	struct xlb_rev_flow *old = bpf_map_lookup_elem(&rev_flows, rk);
+
+	if (!old)
+		return bpf_map_update_elem(&rev_flows, rk, rv, BPF_NOEXIST);
+	if (!xlb_rev_same_owner(old, rv) &&
+	    (now_s - old->last_used < XLB_SNAT_HOLD_S || xlb_rev_live(rk, old, okey)))
+		return -1;
+	__builtin_memcpy(old, rv, sizeof(*rv));
+	return 0;
+}
+
+/*
+ * Insert the reverse entry of a new fullnat flow under a free source port.
+ * Candidates, in order: prev (the port this client tuple had before a
+ * re-pick, 0 = none: the server-side tuple then stays a function of the
+ * client tuple, whose TCP timestamps are monotonic), the client's own
+ * source port unless it is in lbd's own band (XLB_HOST_PORT_MIN..MAX),
+ * then snat_probes ports of the range from a per-tuple start.
  * Returns the port (network order) or 0.
  */
 static __always_inline __be16 xlb_snat_port(struct xlb_tuple *rk, const struct xlb_rev_flow *rv,
-					    const struct xlb_cfg *c, __u32 seed)
+					    const struct xlb_cfg *c, __u32 seed, __be16 prev,
+					    __be16 cport, __u32 now_s, struct xlb_tuple *okey)
 {
 	__u32 lo = XLB_PORT_MIN_DEFAULT, hi = XLB_PORT_MAX_DEFAULT, range, i;
+	__be16 port;
 
 	if (c && c->port_min && c->port_max >= c->port_min) {
 		lo = c->port_min;
 		hi = c->port_max;
 	}
 	range = hi - lo + 1;
-	for (i = 0; i < XLB_SNAT_PROBES_MAX; i++) {
-		if (i >= snat_probes)
-			break;
-		rk->dport = bpf_htons((__u16)(lo + (seed + i) % range));
-		if (!bpf_map_update_elem(&rev_flows, rk, rv, BPF_NOEXIST))
-			return rk->dport;
+	for (i = 0; i < XLB_SNAT_PROBES_MAX + 2; i++) {
+		if (i == 0) {
+			port = prev;
+		} else if (i == 1) {
+			/*
+			 * The client's own port, as nf_nat keeps it, unless it
+			 * lies in the band of lbd's own connections (health
+			 * checks, userspace proxies), whose replies would then be
+			 * taken for the flow's.
+			 */
+			__u32 cp = bpf_ntohs(cport);
+
+			port = cport == prev || (cp >= XLB_HOST_PORT_MIN && cp <= XLB_HOST_PORT_MAX) ?
+				       0 :
+				       cport;
+		} else {
+			if (i - 2 >= snat_probes)
+				break;
+			port = bpf_htons((__u16)(lo + (seed + i - 2) % range));
+			if (port == prev || port == cport)
+				continue;
+		}
+		if (!port)
+			continue;
+		rk->dport = port;
+		if (!xlb_snat_claim(rk, rv, now_s, okey))
+			return port;
 	}
 	return 0;
 }
@@ -230,6 +316,7 @@ static __always_inline __u64 xlb_udp_timeout(const struct xlb_cfg *c)
 struct xlb_scratch {
 	struct xlb_flow flow;
 	struct xlb_tuple rkey;
+	struct xlb_tuple okey; /* another client tuple, to check its flow */
 	struct xlb_rev_flow rev;
 	struct bpf_fib_lookup fib;
 	struct xlb_xlate x;
@@ -255,6 +342,7 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 	struct xlb_nh *nh;
 	struct xlb_cfg *c;
 	__u32 zero = 0, reason = 0, be_idx = vip->be_idx, vip_id = vip->id, srv_id, why, gen;
+	__be16 prev_port = 0;
 	__u64 now;
 	int rc;
 
@@ -324,10 +412,18 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 		goto out;
 	}
 
-	/* New flow, or a re-pick: forget the old reverse entry first. */
+	/*
+	 * New flow, or a re-pick. nat: forget the old reverse entry. fullnat:
+	 * keep it (the server may hold its tuple in TIME_WAIT; its stamp keeps
+	 * other clients off it) and try its port first.
+	 */
 	if (f) {
-		xlb_rev_key(&sc->rkey, &p->t, f);
-		bpf_map_delete_elem(&rev_flows, &sc->rkey);
+		if (f->fwd == XLB_FWD_FULLNAT) {
+			prev_port = f->snat_port;
+		} else {
+			xlb_rev_key(&sc->rkey, &p->t, f);
+			bpf_map_delete_elem(&rev_flows, &sc->rkey);
+		}
 	}
 	be = bpf_map_lookup_elem(&backends, &be_idx);
 	srv_id = be ? xlb_pick(be_idx, be, p, &why) : XLB_NO_SERVER;
@@ -357,7 +453,7 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 
 	sc->rev.vip_id = vip_id;
 	sc->rev.srv_id = srv_id;
-	sc->rev.pad = 0;
+	sc->rev.last_used = now / XLB_NS_PER_S;
 	__builtin_memset(&sc->rev.nh, 0, sizeof(sc->rev.nh));
 	__builtin_memcpy(sc->rev.vip_addr, p->t.dst, 16);
 	sc->rev.vip_port = p->t.dport;
@@ -402,7 +498,8 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 		__builtin_memcpy(sc->x.saddr, nf->snat_addr, 16);
 		nf->snat_port = 0;
 		xlb_rev_key(&sc->rkey, &p->t, nf);
-		nf->snat_port = xlb_snat_port(&sc->rkey, &sc->rev, c, xlb_tuple_hash(&p->t));
+		nf->snat_port = xlb_snat_port(&sc->rkey, &sc->rev, c, xlb_tuple_hash(&p->t),
+					      prev_port, p->t.sport, sc->rev.last_used, &sc->okey);
 		if (!nf->snat_port) {
 			xlb_count(XLB_STAT_SNAT_PORTS);
 			if (vs)
@@ -450,7 +547,7 @@ static __always_inline int xlb_reply(struct xdp_md *ctx, struct xlb_pkt *p, stru
 	struct xlb_srv_stats *ss;
 	struct xlb_scratch *sc;
 	struct xlb_cfg *c;
-	__u32 zero = 0, why = 0, gen;
+	__u32 zero = 0, why = 0, gen, now_s;
 	__u64 now;
 	int rc;
 
@@ -479,6 +576,10 @@ static __always_inline int xlb_reply(struct xdp_md *ctx, struct xlb_pkt *p, stru
 	c = bpf_map_lookup_elem(&cfg, &zero);
 	gen = c ? c->fib_gen : 0;
 	now = bpf_ktime_get_coarse_ns();
+	/* The fullnat hold counts from the last reply (a write at most once a second). */
+	now_s = now / XLB_NS_PER_S;
+	if (r->last_used != now_s)
+		r->last_used = now_s;
 	if (!xlb_nh_ok(&r->nh, p, gen, now)) {
 		rc = xlb_fib(ctx, p, &sc->x, &sc->fib, 0);
 		why = xlb_nh_set(p, &sc->fib, rc, &r->nh, gen, now);

@@ -47,7 +47,14 @@
 #define XLB_MAX_RINGS 16 /* Maglev rows (backends with `balance source`) */
 #define XLB_MAX_TX_PORTS 64 /* interfaces a frame may be redirected to */
 #define XLB_FLOWS_DEFAULT 262144 /* flows and rev_flows entries unless lbd sets another size */
-#define XLB_SNAT_PROBES_MAX 16 /* upper bound of the fullnat source-port probe loop */
+#define XLB_SNAT_PROBES_MAX 32 /* upper bound of the fullnat source-port probe loop */
+/*
+ * A fullnat reverse entry last used this recently is not given to another
+ * client tuple: the server may still hold (server, snat addr:port) in
+ * TIME_WAIT (Linux: 60 s) and would refuse a new client's SYN (PAWS). The
+ * stamp has 1 s steps and is refreshed at most once a second: 2 s of margin.
+ */
+#define XLB_SNAT_HOLD_S 62
 
 #define XLB_NO_SERVER 0xffffffffu /* an empty slot: no server */
 #define XLB_NO_RING 0xffffffffu /* backends.ring of a backend without a Maglev row */
@@ -164,7 +171,10 @@ struct xlb_flow {
 /*
  * Value of `rev_flows`: how to rewrite a server's reply. Keyed by the reply
  * tuple (server -> snat addr:port for fullnat, server -> client for nat).
- * The reply leaves as VIP -> client.
+ * The reply leaves as VIP -> client. (client, VIP) is the entry's owner: a
+ * fullnat entry outlives its flow's re-pick, and only its owner may take it
+ * again before it is XLB_SNAT_HOLD_S old (or while the owner's flow still
+ * uses it).
  */
 struct xlb_rev_flow {
 	__be32 vip_addr[4]; /* new source address */
@@ -173,7 +183,7 @@ struct xlb_rev_flow {
 	__be16 client_port; /* new destination port */
 	__u32 vip_id; /* row in vip_stats */
 	__u32 srv_id; /* row in srv_stats */
-	__u32 pad; /* zero */
+	__u32 last_used; /* coarse seconds (ns / 1e9) of creation or the last reply, 1 s steps */
 	struct xlb_nh nh; /* next hop toward the client */
 };
 
@@ -219,6 +229,13 @@ struct xlb_cfg {
  */
 #define XLB_PORT_MIN_DEFAULT 10000
 #define XLB_PORT_MAX_DEFAULT 32767
+/*
+ * lbd's own ephemeral ports (userspace/lib/srcport.c), the top of Linux's
+ * default ip_local_port_range (a per-socket range must lie inside it):
+ * fullnat never keeps a client's own port in this band.
+ */
+#define XLB_HOST_PORT_MIN 56000
+#define XLB_HOST_PORT_MAX 60999
 #define XLB_UDP_TIMEOUT_NS (30ULL * 1000000000ULL) /* HAProxy-like idle default for UDP */
 #define XLB_NH_CACHE_NS 1000000000ULL /* default lifetime of a cached next hop */
 

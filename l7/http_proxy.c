@@ -36,6 +36,7 @@
 
 #include <ev.h>
 
+#include "srcport.h"
 #include "algo.h"
 #include "cfg.h"
 #include "http1.h"
@@ -1104,6 +1105,7 @@ static void txn_open(struct hconn *h)
 	}
 	h->sc->fd = fd;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	srcport_apply(fd);
 	if ((h->fe->options | t->be->options) & PX_OPT_TCPKA)
 		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	t->conn_deadline = cto ? now_of(h) + cto / 1000.0 : 0;

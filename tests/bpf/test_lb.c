@@ -635,8 +635,7 @@ static void t_fullnat_tcp(void)
 		T_OK(sid == s_t1->id || sid == s_t2->id, "fullnat SYN: flow created (server %lld)",
 		     (long long)sid);
 		port = snat_port_of(&t);
-		T_OK(port >= XLB_PORT_MIN_DEFAULT && port <= XLB_PORT_MAX_DEFAULT,
-		     "fullnat SYN: source port %u in the default range", port);
+		T_EQ_INT(port, 40000, "fullnat SYN: the client's own port is the SNAT port");
 		srv_mac(smac, sid == s_t1->id ? 10 : 11);
 		out = (struct pkt){ .family = 4,
 				    .smac = MAC_XS0,
@@ -729,8 +728,21 @@ static void t_fullnat_tcp(void)
 		T_EQ_INT(run(buf, len, ifx_c, NULL, NULL), XDP_REDIRECT, "SYN again: forwarded");
 	}
 	T_STAT(XLB_STAT_REPICK_SYN, 1, "SYN again");
-	T_OK(xlb_maps_lookup_rev_flow(&rt, &rv) != 0 || flow_srv(&t, NULL) == sid,
-	     "SYN again: the old reverse entry is gone");
+	T_EQ_INT(snat_port_of(&t), port, "SYN again: the client tuple keeps its SNAT port");
+	/* The old reverse entry stays (the server may hold it in TIME_WAIT), still the client's. */
+	T_OK(xlb_maps_lookup_rev_flow(&rt, &rv) == 0 && rv.client_port == htons(40000) &&
+		     rv.last_used,
+	     "SYN again: the old reverse entry is kept, stamped");
+	{
+		struct xlb_flow f;
+		int64_t nsid = flow_srv(&t, &f);
+		struct xlb_tuple nrt = tuple(nsid == s_t1->id ? "10.1.0.10" : "10.1.0.11", 8080,
+					     "10.1.0.1", port, IPPROTO_TCP);
+
+		T_OK(xlb_maps_lookup_rev_flow(&nrt, &rv) == 0 && rv.client_port == htons(40000) &&
+			     rv.srv_id == nsid,
+		     "SYN again: the new reverse entry, same SNAT port");
+	}
 }
 
 /* Round-robin: the order of picks is the weighted interleaved slot order. */
@@ -1155,6 +1167,25 @@ static void t_no_neigh(void)
 	T_OK(olen == elen && !memcmp(bo, be, elen), "no neighbour: passed translated");
 }
 
+static int pinned_fd(const char *name);
+
+/* A SYN from src:sport to 10.0.0.105:80 (fe_one); returns the verdict. */
+static int syn_one(const char *src, int sport)
+{
+	struct pkt in = { .family = 4,
+			  .smac = MAC_CLI,
+			  .dmac = MAC_XC0,
+			  .src = src,
+			  .dst = "10.0.0.105",
+			  .sport = sport,
+			  .dport = 80,
+			  .proto = IPPROTO_TCP,
+			  .flags = 0x02 };
+	uint8_t buf[256];
+
+	return run(buf, build(&in, buf), ifx_c, NULL, NULL);
+}
+
 static void t_snat(void)
 {
 	struct xlb_vip_stats vs0, vs1;
@@ -1192,7 +1223,11 @@ static void t_snat(void)
 		in.flags = 0x10;
 		expect("backend `source` is the SNAT address", &in, ifx_c, XDP_REDIRECT, &out);
 	}
-	/* A range of two ports: two flows to the one server, the third finds none. */
+	/*
+	 * A range of two ports, clients whose own port (20000, 20001) is in
+	 * it: the first keeps its port, the second finds it taken and gets
+	 * the other one, the third finds none.
+	 */
 	xlb_maps_get_cfg(&c0);
 	c = c0;
 	c.port_min = 20000;
@@ -1202,17 +1237,9 @@ static void t_snat(void)
 	xlb_maps_read_vip(vip, &vs0);
 	stats_mark();
 	for (i = 0; i < 3; i++) {
-		struct pkt in = { .family = 4,
-				  .smac = MAC_CLI,
-				  .dmac = MAC_XC0,
-				  .src = "10.0.0.2",
-				  .dst = "10.0.0.105",
-				  .sport = 47000 + i,
-				  .dport = 80,
-				  .proto = IPPROTO_TCP,
-				  .flags = 0x02 };
+		const char *src[3] = { "10.0.0.2", "10.0.0.3", "10.0.0.4" };
 
-		v[i] = run(buf, build(&in, buf), ifx_c, NULL, NULL);
+		v[i] = syn_one(src[i], 20000);
 	}
 	T_OK(v[0] == XDP_REDIRECT && v[1] == XDP_REDIRECT && v[2] == XDP_DROP,
 	     "SNAT ports 20000-20001: two flows pass, the third is dropped (%d %d %d)", v[0], v[1],
@@ -1221,14 +1248,55 @@ static void t_snat(void)
 	xlb_maps_read_vip(vip, &vs1);
 	T_EQ_INT(vs1.snat_fail - vs0.snat_fail, 1, "port range exhausted: per-VIP counter");
 	{
-		struct xlb_tuple t0 = tuple("10.0.0.2", 47000, "10.0.0.105", 80, IPPROTO_TCP);
-		struct xlb_tuple t1 = tuple("10.0.0.2", 47001, "10.0.0.105", 80, IPPROTO_TCP);
-		struct xlb_tuple t2 = tuple("10.0.0.2", 47002, "10.0.0.105", 80, IPPROTO_TCP);
-		uint16_t p0 = snat_port_of(&t0), p1 = snat_port_of(&t1);
+		struct xlb_tuple t0 = tuple("10.0.0.2", 20000, "10.0.0.105", 80, IPPROTO_TCP);
+		struct xlb_tuple t1 = tuple("10.0.0.3", 20000, "10.0.0.105", 80, IPPROTO_TCP);
+		struct xlb_tuple t2 = tuple("10.0.0.4", 20000, "10.0.0.105", 80, IPPROTO_TCP);
+		struct xlb_tuple r0 = tuple("10.1.0.10", 9999, "10.1.0.254", 20000, IPPROTO_TCP);
+		struct xlb_tuple r1 = tuple("10.1.0.10", 9999, "10.1.0.254", 20001, IPPROTO_TCP);
+		int fd_fl = pinned_fd(XLB_MAP_FLOWS), fd_rv = pinned_fd(XLB_MAP_REV_FLOWS);
+		struct xlb_rev_flow rv;
+		struct timespec ts;
+		uint32_t old_s;
 
-		T_OK(p0 != p1 && p0 >= 20000 && p0 <= 20001 && p1 >= 20000 && p1 <= 20001,
-		     "the two flows got distinct ports (%u, %u)", p0, p1);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		old_s = (uint32_t)ts.tv_sec -
+			(XLB_SNAT_HOLD_S + 30); /* u32 arithmetic, as the program's */
+		T_EQ_INT(snat_port_of(&t0), 20000, "the first client keeps its own port");
+		T_EQ_INT(snat_port_of(&t1), 20001,
+			 "the second client's port is taken: it gets the other");
 		T_EQ_INT(flow_srv(&t2, NULL), -1, "the dropped SYN left no flow");
+
+		/* The first client's flow goes (LRU): its recent entry is still not handed out. */
+		bpf_map_delete_elem(fd_fl, &t0);
+		stats_mark();
+		T_EQ_INT(syn_one("10.0.0.4", 20000), XDP_DROP,
+			 "a recent reverse entry of another client is not handed out");
+		T_STAT(XLB_STAT_SNAT_PORTS, 1, "recent reverse entry");
+
+		/* Once older than the hold, it is. */
+		T_OK(bpf_map_lookup_elem(fd_rv, &r0, &rv) == 0, "the first client's entry is kept");
+		rv.last_used = old_s;
+		bpf_map_update_elem(fd_rv, &r0, &rv, BPF_EXIST);
+		T_EQ_INT(syn_one("10.0.0.4", 20000), XDP_REDIRECT,
+			 "an old unused entry is taken over");
+		T_EQ_INT(snat_port_of(&t2), 20000, "... with its port");
+		T_OK(xlb_maps_lookup_rev_flow(&r0, &rv) == 0 && rv.client_addr[3] == t2.src[3],
+		     "... and the entry is the new client's");
+
+		/* An old entry whose flow still uses it (an idle connection) stays taken. */
+		T_OK(bpf_map_lookup_elem(fd_rv, &r1, &rv) == 0, "the second client's entry");
+		rv.last_used = old_s;
+		bpf_map_update_elem(fd_rv, &r1, &rv, BPF_EXIST);
+		stats_mark();
+		T_EQ_INT(syn_one("10.0.0.5", 20001), XDP_DROP,
+			 "an idle flow's entry is not taken over");
+		T_STAT(XLB_STAT_SNAT_PORTS, 1, "idle flow's entry");
+
+		/* Its own client tuple re-SYNs: same mapping. */
+		T_EQ_INT(syn_one("10.0.0.3", 20000), XDP_REDIRECT, "re-SYN of the second client");
+		T_EQ_INT(snat_port_of(&t1), 20001, "a re-SYN keeps its SNAT port");
+		close(fd_fl);
+		close(fd_rv);
 	}
 	xlb_maps_set_cfg(&c0);
 }

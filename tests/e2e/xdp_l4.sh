@@ -105,8 +105,8 @@ backend web6
     server s1v6 [fd00:5::10]:8080
 backend web
     balance roundrobin
-    server s1 203.0.113.10:8080
-    server s2 203.0.113.11:8080
+    server s1 203.0.113.10:8080 check inter 300ms
+    server s2 203.0.113.11:8080 check inter 300ms
 frontend webnat
     bind 198.51.100.102:80
     default_backend webnat
@@ -147,6 +147,14 @@ r=$(echo "show status json" | socat -t 5 - "UNIX-CONNECT:$SOCK" 2>/dev/null)
 echo "$r" | grep -q '"web"' && ok "show status json lists the frontends" || fail "show status json lists the frontends"
 check "the loopback frontend is served by lbd's own socket" sh -c "ss -ltn | grep -q 127.0.0.1:18080"
 
+# lbd's own connections (health checks) take source ports from the band
+# fullnat never keeps for a client (56000-60999), so their replies are never
+# mistaken for a flow's.
+sleep 0.7
+ports=$(ss -tanH '( dport = :8080 )' | awk '$4 ~ /^203\.0\.113\.1:/ {split($4, a, ":"); print a[2]}')
+low=$(echo "$ports" | awk 'NF && ($1 < 56000 || $1 > 60999)' | wc -l)
+check "health checks use source ports 56000-60999 ($(echo $ports | wc -w) seen, $low outside)" \
+	[ -n "$ports" -a "$low" = 0 ]
 seq=$(for i in 1 2 3 4; do in_cli curl -s -m 3 http://198.51.100.100/; done | tr '\n' ' ')
 expect_eq "fullnat: round-robin through XDP" "$seq" "s1 s2 s1 s2 "
 r=$(in_cli curl -s -m 3 http://198.51.100.100/echo | grep -i '^host:' | tr -d '\r')

@@ -26,6 +26,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "srcport.h"
 #include "health.h"
 #include "log.h"
 #include "tlog.h"
@@ -1032,6 +1033,7 @@ static void hc_start_check(struct hcheck *hc)
 	if (hc->fd < 0)
 		return hc_conclude(hc, HCHK_SOCKERR, 0, strerror(errno));
 	setsockopt(hc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	srcport_apply(hc->fd);
 	/* Connect phase: `timeout connect` when set, never longer than `inter`. */
 	cto = be->to.connect && be->to.connect < inter ? be->to.connect : inter;
 	if (connect(hc->fd, (struct sockaddr *)&ss, len) == 0)

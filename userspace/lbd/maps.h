@@ -31,7 +31,8 @@ enum xlb_xdp_mode {
 struct xlb_maps_opts {
 	const char *pin_root; /* NULL: XLB_PIN_ROOT_DEFAULT; created if missing */
 	uint32_t flow_entries; /* size of flows and rev_flows when created; 0: XLB_FLOWS_DEFAULT */
-	uint32_t snat_probes; /* fullnat source ports tried per new flow; 0: 8, at most 16 */
+	/* fullnat range ports probed per new flow (after the previous and the client's port); 0: 16, at most 32 */
+	uint32_t snat_probes;
 	bool fresh; /* remove the pinned maps first: start from empty tables */
 	bool no_mount; /* do not mount bpffs on /sys/fs/bpf when it is missing */
 };

@@ -18,6 +18,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "srcport.h"
 #include "acl.h"
 #include "algo.h"
 #include "lbd.h"
@@ -535,6 +536,7 @@ static void tconn_connect(struct tconn *c)
 		return;
 	}
 	setsockopt(c->sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	srcport_apply(c->sfd);
 	if (c->fe->options & PX_OPT_TCPKA || c->be->options & PX_OPT_TCPKA)
 		setsockopt(c->sfd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	if (connect(c->sfd, (struct sockaddr *)&s->addr, s->addrlen) == 0) {

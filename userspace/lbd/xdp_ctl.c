@@ -28,6 +28,7 @@
 #include "control.h"
 #include "log.h"
 #include "maps.h"
+#include "srcport.h"
 
 #define XDP_MAX_IFACES 16
 
@@ -342,6 +343,7 @@ static int xdp_down(struct lbd *d, char **err)
 		cfg_err(err, "%s", xlb_maps_error());
 		return -1;
 	}
+	srcport_set_host_band(false);
 	model_set_change_hook(NULL, NULL);
 	lb_notice("XDP detached, pins removed under %s",
 		  pin_root ? pin_root : XLB_PIN_ROOT_DEFAULT);
@@ -405,6 +407,7 @@ int xdp_ctl_pre_listen(struct lbd *d, char **err)
 		return -1;
 	}
 	d->xdp_enabled = true;
+	srcport_set_host_band(true);
 	/*
 	 * Only an lbd that attached answers `xdp down` (`lbctl down`) by
 	 * removing pins: a userspace-only one must not touch the pin root of
