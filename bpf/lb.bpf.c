@@ -210,7 +210,8 @@ static __always_inline __be16 xlb_snat_port(struct xlb_tuple *rk, const struct x
 			 */
 			__u32 cp = bpf_ntohs(cport);
 
-			port = cport == prev || (cp >= XLB_HOST_PORT_MIN && cp <= XLB_HOST_PORT_MAX) ?
+			port = cport == prev || (cp >= XLB_HOST_PORT_MIN &&
+						 cp <= XLB_HOST_PORT_MAX) ?
 				       0 :
 				       cport;
 		} else {
