@@ -14,6 +14,7 @@
 
 #include "algo.h"
 #include "cfg.h"
+#include "cfg_lex.h"
 #include "t.h"
 
 static char fix[256]; /* tests/unit/cfg */
@@ -1706,7 +1707,7 @@ static void test_helpers(void)
 
 		T_OK(j && !strcmp(j, "a b c") && d && !strcmp(d[1], "b") && !d[2], "join, dup");
 		free(j);
-		cfg_free_words(d);
+		cfg_words_free(d);
 	}
 }
 

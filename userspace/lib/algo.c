@@ -92,6 +92,21 @@ none:
 	return lb_pick_avoided(pool, avoid);
 }
 
+int lb_cum_find(const uint64_t *cum, int n, uint64_t r)
+{
+	int lo = 0, hi = n - 1;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+
+		if (cum[mid] > r)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
 static bool in_set(const struct server *s, struct server *const *set, int n)
 {
 	for (int i = 0; i < n; i++)

@@ -134,6 +134,13 @@ struct server *lb_pick_avoided(const struct lb_pool *pool, struct server *avoid)
 struct server *lb_pick_scan(const struct lb_pool *pool, struct server *avoid);
 
 /*
+ * Weighted pick over cumulative weights (cum[i] = sum of weights 0..i):
+ * the index whose range holds r (0 <= r < cum[n - 1]), the first i with
+ * cum[i] > r. O(log n).
+ */
+int lb_cum_find(const uint64_t *cum, int n, uint64_t r);
+
+/*
  * Smooth weighted round-robin over a snapshot of the pool, used by
  * `roundrobin` and as the fallback of the hash algorithms. lb_swrr_new()
  * carries the current weights of the servers still present over from `old`

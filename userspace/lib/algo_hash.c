@@ -184,22 +184,6 @@ static bool hs_ok(const struct server *s, const struct server *avoid)
 	return s != avoid && !lb_srv_full(s);
 }
 
-/* Map-based: the server whose weight range holds r: first i with cum[i] > r. */
-static int map_find(const struct hash_state *st, uint64_t r)
-{
-	int lo = 0, hi = st->n - 1;
-
-	while (lo < hi) {
-		int mid = lo + (hi - lo) / 2;
-
-		if (st->cum[mid] > r)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo;
-}
-
 static struct server *hash_lookup(struct proxy *be, struct hash_state *st, uint32_t h,
 				  struct server *avoid)
 {
@@ -211,7 +195,7 @@ static struct server *hash_lookup(struct proxy *be, struct hash_state *st, uint3
 		i = st->table[slot];
 	} else {
 		slot = 0;
-		i = map_find(st, h % st->tot);
+		i = lb_cum_find(st->cum, st->n, h % st->tot); /* map-based */
 	}
 	if (hs_ok(st->srv[i], avoid))
 		return st->srv[i];

@@ -86,22 +86,6 @@ static int rnd_rebuild(struct proxy *be)
 	return st ? 0 : -ENOMEM;
 }
 
-/* The server whose weight range holds r (0 <= r < tot): first i with cum[i] > r. */
-static int rnd_find(const struct rnd *st, uint64_t r)
-{
-	int lo = 0, hi = st->n - 1;
-
-	while (lo < hi) {
-		int mid = lo + (hi - lo) / 2;
-
-		if (st->cum[mid] > r)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo;
-}
-
 static struct server *rnd_pick(struct proxy *be, const struct lb_req *req, struct server *avoid)
 {
 	struct rnd *st = be->algo_state;
@@ -113,7 +97,7 @@ static struct server *rnd_pick(struct proxy *be, const struct lb_req *req, struc
 		return lb_pick_avoided(be->pool, avoid);
 	/* Draws that land on full servers or `avoid` do not count, within a bound. */
 	for (d = 0; d < st->draws && tries < 4 * st->draws + 8; tries++) {
-		i = rnd_find(st, rnd_next(&st->rng) % st->tot);
+		i = lb_cum_find(st->cum, st->n, rnd_next(&st->rng) % st->tot);
 		if (st->srv[i] == avoid || lb_srv_full(st->srv[i]))
 			continue;
 		d++;

@@ -24,6 +24,7 @@
 #include "acl.h"
 #include "cfg_lex.h"
 #include "log.h"
+#include "tlog.h"
 
 /* Errors reported before giving up on a config. */
 #define CFG_MAX_ERRORS 20
@@ -1172,15 +1173,24 @@ char *cfg_join(char *const *args, int nargs)
 	return s;
 }
 
-void cfg_free_words(char **words)
+bool cfg_in_list(const char *const *list, const char *s)
 {
-	char **w;
+	for (; *list; list++) {
+		if (!strcmp(*list, s))
+			return true;
+	}
+	return false;
+}
 
-	if (!words)
-		return;
-	for (w = words; *w; w++)
-		free(*w);
-	free(words);
+int cfg_store(char **dst, const char *s, const char *kw, char **err)
+{
+	char *n = strdup(s);
+
+	if (!n)
+		return cfg_err(err, "'%s': out of memory", kw);
+	free(*dst);
+	*dst = n;
+	return 0;
 }
 
 char **cfg_dup_words(char *const *args, int nargs)
@@ -1193,7 +1203,7 @@ char **cfg_dup_words(char *const *args, int nargs)
 	for (i = 0; i < nargs; i++) {
 		w[i] = strdup(args[i]);
 		if (!w[i]) {
-			cfg_free_words(w);
+			cfg_words_free(w);
 			return NULL;
 		}
 	}
@@ -1233,12 +1243,6 @@ int cfg_split_cond(const char *kw, char **args, int nargs, int *nbefore, struct 
 
 /* ---- log ---- */
 
-static const char *const log_facilities[] = {
-	"kern",	  "user",   "mail",   "daemon", "auth",	  "syslog", "lpr",   "news",   "uucp",
-	"cron",	  "auth2",  "ftp",    "ntp",	"audit",  "alert",  "cron2", "local0", "local1",
-	"local2", "local3", "local4", "local5", "local6", "local7", NULL,
-};
-
 static const char *const log_levels[] = {
 	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", NULL,
 };
@@ -1246,15 +1250,6 @@ static const char *const log_levels[] = {
 static const char *const log_formats[] = {
 	"local", "rfc3164", "rfc5424", "priority", "short", "timed", "iso", "raw", NULL,
 };
-
-static bool in_list(const char *const *list, const char *s)
-{
-	for (; *list; list++) {
-		if (!strcmp(*list, s))
-			return true;
-	}
-	return false;
-}
 
 static int check_log_target(const char *t, char **err)
 {
@@ -1334,7 +1329,7 @@ int cfg_parse_log(char **args, int nargs, struct list_head *logs, bool *log_glob
 			lt->len = (int)v;
 			i += 2;
 		} else if (!strcmp(args[i], "format")) {
-			if (i + 1 >= nargs || !in_list(log_formats, args[i + 1])) {
+			if (i + 1 >= nargs || !cfg_in_list(log_formats, args[i + 1])) {
 				cfg_err(err,
 					"'log': 'format' expects local, rfc3164, rfc5424, priority, short, timed, iso or raw, got '%s'",
 					i + 1 < nargs ? args[i + 1] : "");
@@ -1356,7 +1351,7 @@ int cfg_parse_log(char **args, int nargs, struct list_head *logs, bool *log_glob
 			args[i - 1]);
 		goto fail;
 	}
-	if (!in_list(log_facilities, args[i])) {
+	if (!cfg_in_list(tlog_facilities, args[i])) {
 		cfg_err(err,
 			"'log': expected a facility (kern, user, daemon, local0..local7, ...), got '%s'",
 			args[i]);
@@ -1364,7 +1359,7 @@ int cfg_parse_log(char **args, int nargs, struct list_head *logs, bool *log_glob
 	}
 	lt->facility = strdup(args[i++]);
 	if (i < nargs) {
-		if (!in_list(log_levels, args[i])) {
+		if (!cfg_in_list(log_levels, args[i])) {
 			cfg_err(err,
 				"'log': expected a level (emerg, alert, crit, err, warning, notice, info, debug), got '%s'",
 				args[i]);
@@ -1373,7 +1368,7 @@ int cfg_parse_log(char **args, int nargs, struct list_head *logs, bool *log_glob
 		lt->level = strdup(args[i++]);
 	}
 	if (i < nargs) {
-		if (!in_list(log_levels, args[i])) {
+		if (!cfg_in_list(log_levels, args[i])) {
 			cfg_err(err, "'log': expected a minimum level (emerg ... debug), got '%s'",
 				args[i]);
 			goto fail;

@@ -97,9 +97,12 @@ int cfg_nargs(const char *kw, char **args, int nargs, int first, int min, int ma
 int cfg_parse_int(const char *s, long long min, long long max, long long *out);
 /* Words joined with single spaces (malloc'd), NULL on ENOMEM. */
 char *cfg_join(char *const *args, int nargs);
-/* A NULL-terminated malloc'd copy of n words; NULL on ENOMEM. */
+/* A NULL-terminated malloc'd copy of n words (free with cfg_words_free()); NULL on ENOMEM. */
 char **cfg_dup_words(char *const *args, int nargs);
-void cfg_free_words(char **words);
+/* True when s is one of the words of the NULL-terminated list. */
+bool cfg_in_list(const char *const *list, const char *s);
+/* Replace *dst by a copy of s; "'KW': out of memory" in *err on ENOMEM. */
+int cfg_store(char **dst, const char *s, const char *kw, char **err);
 /*
  * Split "words... [if|unless COND...]": *nbefore gets the number of words
  * before `if`/`unless`, *cond the condition (NULL when there is none).

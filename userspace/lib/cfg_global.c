@@ -15,24 +15,12 @@
 
 #define G(ctx) (&(ctx)->m->global)
 
-/* Replace *dst by a copy of s. */
-static int store(char **dst, const char *s, const char *kw, char **err)
-{
-	char *n = strdup(s);
-
-	if (!n)
-		return cfg_err(err, "'%s': out of memory", kw);
-	free(*dst);
-	*dst = n;
-	return 0;
-}
-
 /* `KW VALUE`: exactly one word stored in *dst. */
 static int one_str(char **dst, char **args, int nargs, const char *what, char **err)
 {
 	if (cfg_nargs(args[0], args, nargs, 1, 1, 1, what, err) < 0)
 		return -1;
-	return store(dst, args[1], args[0], err);
+	return cfg_store(dst, args[1], args[0], err);
 }
 
 /* `KW N` within [min, max]. */
@@ -120,7 +108,7 @@ static int kw_user(struct cfg_ctx *ctx, char **args, int nargs, char **err)
 	if (!pw)
 		return cfg_err(err, "'user': unknown user '%s'", args[1]);
 	G(ctx)->uid = (int)pw->pw_uid;
-	return store(&G(ctx)->user, args[1], args[0], err);
+	return cfg_store(&G(ctx)->user, args[1], args[0], err);
 }
 
 static int kw_group(struct cfg_ctx *ctx, char **args, int nargs, char **err)
@@ -133,7 +121,7 @@ static int kw_group(struct cfg_ctx *ctx, char **args, int nargs, char **err)
 	if (!gr)
 		return cfg_err(err, "'group': unknown group '%s'", args[1]);
 	G(ctx)->gid = (int)gr->gr_gid;
-	return store(&G(ctx)->group, args[1], args[0], err);
+	return cfg_store(&G(ctx)->group, args[1], args[0], err);
 }
 
 static int kw_uid(struct cfg_ctx *ctx, char **args, int nargs, char **err)
@@ -427,7 +415,7 @@ static int kw_ssl_dh_param_file(struct cfg_ctx *ctx, char **args, int nargs, cha
 		return -1;
 	if (access(args[1], R_OK))
 		return cfg_err(err, "'%s': cannot read '%s': %m", args[0], args[1]);
-	return store(&G(ctx)->ssl_dh_param_file, args[1], args[0], err);
+	return cfg_store(&G(ctx)->ssl_dh_param_file, args[1], args[0], err);
 }
 
 static int kw_tune_bufsize(struct cfg_ctx *ctx, char **args, int nargs, char **err)
@@ -524,7 +512,7 @@ static int kw_xlb_interface(struct cfg_ctx *ctx, char **args, int nargs, char **
 		if (!e)
 			break;
 	}
-	return store(&G(ctx)->xdp_ifaces, args[1], args[0], err);
+	return cfg_store(&G(ctx)->xdp_ifaces, args[1], args[0], err);
 }
 
 static int kw_xlb_xdp_mode(struct cfg_ctx *ctx, char **args, int nargs, char **err)
@@ -551,7 +539,7 @@ static int kw_xlb_pin_root(struct cfg_ctx *ctx, char **args, int nargs, char **e
 		return cfg_err(err,
 			       "'%s': expected an absolute path such as /sys/fs/bpf/xlb, got '%s'",
 			       args[0], args[1]);
-	return store(&G(ctx)->bpf_pin_root, args[1], args[0], err);
+	return cfg_store(&G(ctx)->bpf_pin_root, args[1], args[0], err);
 }
 
 static int kw_xlb_state_file(struct cfg_ctx *ctx, char **args, int nargs, char **err)

@@ -652,30 +652,10 @@ static bool cond_active(const struct cfg_cond *c)
 	return c->depth == 0 || c->lvl[c->depth - 1].state == C_ACTIVE;
 }
 
-static char *join_words(char **words, int n)
-{
-	size_t len = 1;
-	char *s;
-	int i;
-
-	for (i = 0; i < n; i++)
-		len += strlen(words[i]) + 1;
-	s = malloc(len);
-	if (!s)
-		return NULL;
-	s[0] = '\0';
-	for (i = 0; i < n; i++) {
-		if (i)
-			strcat(s, " ");
-		strcat(s, words[i]);
-	}
-	return s;
-}
-
 /* Evaluate words[1..] for `.if`/`.elif`; err gets prefixed by the directive. */
 static int cond_eval_words(char **words, int n, char **err)
 {
-	char *expr = join_words(words + 1, n - 1), *e2 = NULL;
+	char *expr = cfg_join(words + 1, n - 1), *e2 = NULL;
 	int v;
 
 	if (!expr)

@@ -13,22 +13,12 @@
 
 #include "algo.h"
 #include "cfg.h"
+#include "cfg_lex.h"
 
 /* `-XX-`, `-XXX`, `--XX` of HAProxy's keyword matrix. */
 #define SEC_FE_ONLY (CFG_SEC_FRONTEND | CFG_SEC_LISTEN)
 #define SEC_NODEF (CFG_SEC_FRONTEND | CFG_SEC_BACKEND | CFG_SEC_LISTEN)
 #define SEC_BE_ONLY (CFG_SEC_BACKEND | CFG_SEC_LISTEN)
-
-static int store(char **dst, const char *s, const char *kw, char **err)
-{
-	char *n = strdup(s);
-
-	if (!n)
-		return cfg_err(err, "'%s': out of memory", kw);
-	free(*dst);
-	*dst = n;
-	return 0;
-}
 
 /* ---- bind ---- */
 
@@ -100,15 +90,6 @@ static const char *const bind_unsupported[] = {
 	NULL,
 };
 
-static bool in_list(const char *const *list, const char *s)
-{
-	for (; *list; list++) {
-		if (!strcmp(*list, s))
-			return true;
-	}
-	return false;
-}
-
 static int bind_parse_opts(struct cfg_ctx *ctx, char **args, int nargs, struct bind_opts *o,
 			   char **crt_path, char **err)
 {
@@ -150,7 +131,7 @@ static int bind_parse_opts(struct cfg_ctx *ctx, char **args, int nargs, struct b
 			return cfg_err(
 				err,
 				"'bind': 'accept-proxy' (PROXY protocol) is not supported by lbd");
-		} else if (in_list(bind_unsupported, opt)) {
+		} else if (cfg_in_list(bind_unsupported, opt)) {
 			return cfg_err(
 				err,
 				"'bind': option '%s' is an HAProxy option that lbd does not support",
@@ -676,7 +657,7 @@ static int kw_hash_type(struct cfg_ctx *ctx, char **args, int nargs, char **err)
 	else
 		return cfg_err(err, "'hash-type': expected 'map-based' or 'consistent', got '%s'",
 			       args[1]);
-	if (i < nargs && in_list(fns, args[i]))
+	if (i < nargs && cfg_in_list(fns, args[i]))
 		fn = args[i++];
 	if (i < nargs && !strcmp(args[i], "avalanche")) {
 		aval = true;
@@ -687,7 +668,7 @@ static int kw_hash_type(struct cfg_ctx *ctx, char **args, int nargs, char **err)
 			err,
 			"'hash-type': expected a function (sdbm, djb2, wt6, crc32, none) then 'avalanche', got '%s'",
 			args[i]);
-	if (store(&px->hash_fn, fn ? fn : "sdbm", args[0], err) < 0)
+	if (cfg_store(&px->hash_fn, fn ? fn : "sdbm", args[0], err) < 0)
 		return -1;
 	px->hash_avalanche = aval;
 	return 0;
@@ -699,7 +680,7 @@ static int kw_default_backend(struct cfg_ctx *ctx, char **args, int nargs, char 
 {
 	if (cfg_nargs(args[0], args, nargs, 1, 1, 1, "a backend name", err) < 0)
 		return -1;
-	if (store(&ctx->px->default_backend_name, args[1], args[0], err) < 0)
+	if (cfg_store(&ctx->px->default_backend_name, args[1], args[0], err) < 0)
 		return -1;
 	ctx->px->default_backend_loc.file = ctx->file;
 	ctx->px->default_backend_loc.line = ctx->line;
@@ -763,7 +744,7 @@ static int kw_acl(struct cfg_ctx *ctx, char **args, int nargs, char **err)
 	acl->loc.line = ctx->line;
 	if (!acl->name || !acl->args) {
 		free(acl->name);
-		cfg_free_words(acl->args);
+		cfg_words_free(acl->args);
 		free(acl);
 		return cfg_err(err, "'acl': out of memory");
 	}
@@ -1017,8 +998,8 @@ static int kw_option_forwardfor(struct cfg_ctx *ctx, char **args, int nargs, cha
 	px->forwardfor_except = NULL;
 	free(px->forwardfor_header);
 	px->forwardfor_header = NULL;
-	if ((except && store(&px->forwardfor_except, except, "option forwardfor", err) < 0) ||
-	    (header && store(&px->forwardfor_header, header, "option forwardfor", err) < 0))
+	if ((except && cfg_store(&px->forwardfor_except, except, "option forwardfor", err) < 0) ||
+	    (header && cfg_store(&px->forwardfor_header, header, "option forwardfor", err) < 0))
 		return -1;
 	px->forwardfor_if_none = if_none;
 	px->options |= PX_OPT_FORWARDFOR;
@@ -1056,9 +1037,9 @@ static int kw_option_httpchk(struct cfg_ctx *ctx, char **args, int nargs, char *
 	}
 	if (uri && !*uri)
 		return cfg_err(err, "'option httpchk': expected a URI, got an empty word");
-	if ((meth && store(&px->httpchk_method, meth, "option httpchk", err) < 0) ||
-	    (uri && store(&px->httpchk_uri, uri, "option httpchk", err) < 0) ||
-	    (ver && store(&px->httpchk_version, ver, "option httpchk", err) < 0))
+	if ((meth && cfg_store(&px->httpchk_method, meth, "option httpchk", err) < 0) ||
+	    (uri && cfg_store(&px->httpchk_uri, uri, "option httpchk", err) < 0) ||
+	    (ver && cfg_store(&px->httpchk_version, ver, "option httpchk", err) < 0))
 		return -1;
 	px->options |= PX_OPT_HTTPCHK;
 	return 0;
@@ -1103,7 +1084,7 @@ static int kw_format(struct cfg_ctx *ctx, char **args, int nargs, char **err)
 	if (cfg_nargs(args[0], args, nargs, 1, 1, 1, "one format string (use quotes around spaces)",
 		      err) < 0)
 		return -1;
-	return store(dst, args[1], args[0], err);
+	return cfg_store(dst, args[1], args[0], err);
 }
 
 static int kw_stats(struct cfg_ctx *ctx, char **args, int nargs, char **err)
@@ -1232,7 +1213,7 @@ static int kw_cookie(struct cfg_ctx *ctx, char **args, int nargs, char **err)
 	if (nargs < 2)
 		return cfg_err(err, "'cookie': expected a cookie name, got nothing");
 	for (i = 2; i < nargs; i++) {
-		if (in_list(flags, args[i]))
+		if (cfg_in_list(flags, args[i]))
 			continue;
 		if (!strcmp(args[i], "domain") || !strcmp(args[i], "attr")) {
 			if (i + 1 >= nargs)
@@ -1253,11 +1234,11 @@ static int kw_cookie(struct cfg_ctx *ctx, char **args, int nargs, char **err)
 		}
 	}
 	words = cfg_dup_words(args + 2, nargs - 2);
-	if (!words || store(&px->cookie_name, args[1], args[0], err) < 0) {
-		cfg_free_words(words);
+	if (!words || cfg_store(&px->cookie_name, args[1], args[0], err) < 0) {
+		cfg_words_free(words);
 		return cfg_err(err, "'cookie': out of memory");
 	}
-	cfg_free_words(px->cookie_args);
+	cfg_words_free(px->cookie_args);
 	px->cookie_args = words;
 	return 0;
 }

@@ -86,15 +86,6 @@ static const char *const srv_unsupported[] = {
 	NULL,
 };
 
-static bool in_list(const char *const *list, const char *s)
-{
-	for (; *list; list++) {
-		if (!strcmp(*list, s))
-			return true;
-	}
-	return false;
-}
-
 static int store(char **dst, const char *s, char **err)
 {
 	char *n = strdup(s);
@@ -171,7 +162,7 @@ static int srv_options(struct cfg_ctx *ctx, struct server *s, char **args, int n
 		} else if (!strncmp(opt, "send-proxy", 10)) {
 			return cfg_err(err, "'%s': '%s' (PROXY protocol) is not supported by lbd",
 				       kw, opt);
-		} else if (in_list(srv_unsupported, opt)) {
+		} else if (cfg_in_list(srv_unsupported, opt)) {
 			return cfg_err(
 				err,
 				"'%s': option '%s' is an HAProxy option that lbd does not support",
@@ -184,7 +175,7 @@ static int srv_options(struct cfg_ctx *ctx, struct server *s, char **args, int n
 				"verify", "ca-file", "crt",	"sni",	 NULL,
 			};
 
-			if (!in_list(valued, opt))
+			if (!cfg_in_list(valued, opt))
 				return cfg_err(
 					err,
 					"'%s': unknown option '%s' (expected weight, maxconn, minconn, backup, disabled, enabled, check, no-check, inter, fastinter, downinter, rise, fall, port, addr, cookie, id, ssl, verify, ca-file, crt or sni)",

@@ -16,7 +16,7 @@
 static struct global *tlog_global;
 static pthread_mutex_t tlog_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static const char *const facilities[] = {
+const char *const tlog_facilities[] = {
 	"kern",	  "user",   "mail",   "daemon", "auth",	  "syslog", "lpr",   "news",   "uucp",
 	"cron",	  "auth2",  "ftp",    "ntp",	"audit",  "alert",  "cron2", "local0", "local1",
 	"local2", "local3", "local4", "local5", "local6", "local7", NULL,
@@ -59,8 +59,8 @@ void tlog_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
 
 static int facility_num(const char *f)
 {
-	for (int i = 0; f && facilities[i]; i++)
-		if (!strcmp(f, facilities[i]))
+	for (int i = 0; f && tlog_facilities[i]; i++)
+		if (!strcmp(f, tlog_facilities[i]))
 			return i;
 	return 16; /* local0 */
 }

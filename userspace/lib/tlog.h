@@ -24,6 +24,9 @@ struct tlog_tcp {
 	int retries;
 };
 
+/* Syslog facility names, NULL-terminated; the index is the facility number. */
+extern const char *const tlog_facilities[];
+
 void tlog_tcp(const struct tlog_tcp *t);
 /* Send one formatted line to the proxy's log targets (or the global ones). */
 void tlog_emit(struct proxy *px, int level, const char *line);
