@@ -322,19 +322,6 @@ static void addr_ip_port(const struct sockaddr_storage *ss, char *ip, size_t ipl
 	}
 }
 
-/* "ip:port" ("[ip6]:port") */
-static void addr_full(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char ip[INET6_ADDRSTRLEN];
-	int port;
-
-	addr_ip_port(ss, ip, sizeof(ip), &port);
-	if (ss->ss_family == AF_INET6)
-		snprintf(buf, len, "[%s]:%d", ip, port);
-	else
-		snprintf(buf, len, "%s:%d", ip, port);
-}
-
 /*
  * "backend/server" of a command: the server, or NULL after writing HAProxy's
  * message ("Require 'backend/server'.", "No such backend.", "No such server.").
@@ -902,7 +889,7 @@ static void stat_server_row(struct api_out *o, struct stat_row *row, struct prox
 		row_set(row, "check_fall", "%d", hi.fall);
 		row_set(row, "check_health", "%d", hi.health);
 	}
-	addr_full(&s->addr, addr, sizeof(addr));
+	lbd_addr_str(&s->addr, addr, sizeof(addr));
 	row_set(row, "addr", "%s", addr);
 	if (s->cookie)
 		row_set(row, "cookie", "%s", s->cookie);
@@ -1256,7 +1243,7 @@ static json_t *frontend_json(struct proxy *fe)
 
 		if (!jb)
 			continue;
-		addr_full(&b->addr, addr, sizeof(addr));
+		lbd_addr_str(&b->addr, addr, sizeof(addr));
 		json_object_set_new(jb, "addr", json_string(addr));
 		json_object_set_new(jb, "proto", json_string(b->proto == BIND_UDP ? "udp" : "tcp"));
 		json_object_set_new(jb, "ssl", json_boolean(b->ssl));
@@ -1470,7 +1457,7 @@ static void srv_set_addr(struct api_req *r, struct server *s, char **args, int n
 	nport = port >= 0 ? port : oport;
 	set_port(&ss, nport);
 	addr_ip_port(&ss, nip, sizeof(nip), &nport);
-	addr_full(&ss, full, sizeof(full));
+	lbd_addr_str(&ss, full, sizeof(full));
 	nstr = strdup(full);
 	if (!nstr) {
 		api_puts(r->out, "Out of memory.\n");

@@ -85,20 +85,25 @@ static void retire_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 }
 
-int control_pre_listen(struct lbd *d, char **err)
+/* Say why each frontend of model m that the XDP tier did not take stays in userspace. */
+static void mark_tiers(struct lbd *d, struct model *m)
 {
+	const char *why = d->xdp_enabled ? "bind address not on an attached interface" :
+					   "no XDP interface attached";
 	struct proxy *px;
 
+	list_for_each(px, &m->proxies, list) {
+		if (!(px->cap & PX_CAP_FE) || px->xdp || px->xdp_reason)
+			continue;
+		px->xdp_reason = strdup(why);
+	}
+}
+
+int control_pre_listen(struct lbd *d, char **err)
+{
 	if (xdp_ctl_pre_listen(d, err) < 0)
 		return -1;
-	list_for_each(px, &d->m->proxies, list) {
-		if (!(px->cap & PX_CAP_FE))
-			continue;
-		if (!px->xdp && !px->xdp_reason)
-			px->xdp_reason = strdup(
-				d->xdp_enabled ? "bind address not on an attached interface" :
-						 "no XDP interface attached");
-	}
+	mark_tiers(d, d->m);
 	return 0;
 }
 
@@ -232,20 +237,6 @@ static void carry_state(struct model *nm, struct model *om)
 	if (om->next_srv_id > max_id)
 		max_id = om->next_srv_id;
 	nm->next_srv_id = max_id;
-}
-
-/* Say why each frontend of the new model that the XDP tier did not take stays in userspace. */
-static void mark_tiers(struct lbd *d, struct model *m)
-{
-	const char *why = d->xdp_enabled ? "bind address not on an attached interface" :
-					   "no XDP interface attached";
-	struct proxy *px;
-
-	list_for_each(px, &m->proxies, list) {
-		if (!(px->cap & PX_CAP_FE) || px->xdp || px->xdp_reason)
-			continue;
-		px->xdp_reason = strdup(why);
-	}
 }
 
 static int reload_fail(char *err, char **errp)

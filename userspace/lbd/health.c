@@ -979,6 +979,13 @@ static void hc_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 	}
 }
 
+/* The port of an address, in network order (AF_INET6, else read as AF_INET). */
+static uint16_t ss_port(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port :
+					   ((const struct sockaddr_in *)ss)->sin_port;
+}
+
 /* The address a check connects to: `addr` and `port` override the server's. */
 static int hc_target(const struct server *s, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -988,20 +995,15 @@ static int hc_target(const struct server *s, struct sockaddr_storage *ss, sockle
 		*ss = s->check.addr;
 		*len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 						   sizeof(struct sockaddr_in);
-		port = ss->ss_family == AF_INET6 ? ((struct sockaddr_in6 *)ss)->sin6_port :
-						   ((struct sockaddr_in *)ss)->sin_port;
-		if (!port) {
-			port = s->addr.ss_family == AF_INET6 ?
-				       ((const struct sockaddr_in6 *)&s->addr)->sin6_port :
-				       ((const struct sockaddr_in *)&s->addr)->sin_port;
-		}
+		port = ss_port(ss);
+		if (!port)
+			port = ss_port(&s->addr);
 	} else {
 		*ss = s->addr;
 		*len = s->addrlen		 ? s->addrlen :
 		       ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 						   sizeof(struct sockaddr_in);
-		port = ss->ss_family == AF_INET6 ? ((struct sockaddr_in6 *)ss)->sin6_port :
-						   ((struct sockaddr_in *)ss)->sin_port;
+		port = ss_port(ss);
 	}
 	if (s->check.port > 0)
 		port = htons((uint16_t)s->check.port);

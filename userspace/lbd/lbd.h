@@ -22,7 +22,6 @@ struct listener {
 	struct bind *bind;
 	struct proxy *fe;
 	int fd;
-	bool paused; /* frontend maxconn reached: left in the kernel backlog */
 };
 
 struct worker {
@@ -77,6 +76,8 @@ void listeners_close_all(struct lbd *d);
 void listeners_shutdown(struct lbd *d);
 /* Free the previous listeners once every worker attached to the new ones. */
 void listeners_gc(struct lbd *d, bool force);
+/* "ip:port" ("[ip6]:port"; "-:0" when not an IP address). */
+void lbd_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len);
 
 /* worker.c */
 int workers_start(struct lbd *d, int n);

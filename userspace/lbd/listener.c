@@ -36,9 +36,9 @@ static int addr_equal(const struct sockaddr_storage *a, const struct sockaddr_st
 	return 0;
 }
 
-static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+void lbd_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
-	char ip[INET6_ADDRSTRLEN] = "?";
+	char ip[INET6_ADDRSTRLEN] = "-";
 	int port = 0;
 
 	if (ss->ss_family == AF_INET) {
@@ -46,16 +46,13 @@ static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 
 		inet_ntop(AF_INET, &s->sin_addr, ip, sizeof(ip));
 		port = ntohs(s->sin_port);
-		snprintf(buf, len, "%s:%d", ip, port);
 	} else if (ss->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *s = (const void *)ss;
 
 		inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof(ip));
 		port = ntohs(s->sin6_port);
-		snprintf(buf, len, "[%s]:%d", ip, port);
-	} else {
-		snprintf(buf, len, "?");
 	}
+	snprintf(buf, len, ss->ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", ip, port);
 }
 
 /*
@@ -129,7 +126,7 @@ static int open_one(struct bind *b, int backlog, char **err)
 
 	if (b->inherited_fd >= 0)
 		return open_inherited(b, backlog, err);
-	addr_str(&b->addr, where, sizeof(where));
+	lbd_addr_str(&b->addr, where, sizeof(where));
 	fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return cfg_err(err, "%s:%d: bind '%s': socket: %s", b->loc.file, b->loc.line, where,
@@ -211,7 +208,6 @@ int listeners_open(struct lbd *d, struct model *m, char **err)
 			ls[n].bind = b;
 			ls[n].fe = px;
 			ls[n].fd = fd;
-			ls[n].paused = false;
 			n++;
 		}
 	}

@@ -69,11 +69,6 @@ static int queued_total; /* connections queued in all workers; atomic */
 /* Input a closing client may still have in flight that we read and drop. */
 #define TC_DRAIN_MAX 65536
 
-static uint32_t conn_timeout_ms(struct tconn *c)
-{
-	return c->be->to.connect ? c->be->to.connect : 0;
-}
-
 static void buf_init(struct pipebuf *b, size_t size)
 {
 	memset(b, 0, sizeof(*b));
@@ -526,7 +521,7 @@ static void tconn_connect(struct tconn *c)
 {
 	struct server *s = c->srv;
 	struct ev_loop *loop = c->w->loop;
-	uint32_t cto = conn_timeout_ms(c);
+	uint32_t cto = c->be->to.connect;
 	int one = 1;
 
 	c->state = TC_CONNECTING;

@@ -22,11 +22,6 @@
 pthread_mutex_t lbd_listeners_lock = PTHREAD_MUTEX_INITIALIZER;
 conn_accept_fn http_accept_hook;
 
-static struct listener *lio_listener(struct ev_io *io)
-{
-	return io->data;
-}
-
 /* A frontend's limit: its own maxconn, else the global one (0: none). */
 static int fe_maxconn(const struct proxy *fe)
 {
@@ -103,7 +98,7 @@ static void accept_backoff(struct worker *w, struct worker *least)
 	ev_async_send(least->loop, &least->wake);
 }
 
-static bool fe_has_room(const struct proxy *fe);
+static void resume_listeners(struct worker *w);
 
 static void accept_backoff_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -111,18 +106,13 @@ static void accept_backoff_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	if (w->stopping)
 		return;
-	for (int i = 0; i < w->nlio; i++) {
-		struct listener *l = w->lio[i].data;
-
-		if (!ev_is_active(&w->lio[i]) && fe_has_room(l->fe))
-			ev_io_start(loop, &w->lio[i]);
-	}
+	resume_listeners(w);
 }
 
 static void accept_cb(struct ev_loop *loop, struct ev_io *io, int revents)
 {
 	struct worker *w = ev_userdata(loop);
-	struct listener *l = lio_listener(io);
+	struct listener *l = io->data;
 	struct proxy *fe = l->fe;
 	int budget = 64;
 
@@ -182,7 +172,6 @@ pause:
 	 * worker that frees it wakes every worker (worker_conn_closed).
 	 */
 	ev_io_stop(loop, io);
-	l->paused = true;
 }
 
 /* Whether a frontend may accept again (below its own and the global limit). */
@@ -192,6 +181,17 @@ static bool fe_has_room(const struct proxy *fe)
 
 	return (maxconn <= 0 || __atomic_load_n(&fe->cur_conns, __ATOMIC_ACQUIRE) < maxconn) &&
 	       (gmax <= 0 || __atomic_load_n(&lbd.cur_conns, __ATOMIC_ACQUIRE) < gmax);
+}
+
+/* Restart the stopped accept watchers whose frontend is below its limits again. */
+static void resume_listeners(struct worker *w)
+{
+	for (int i = 0; i < w->nlio; i++) {
+		struct listener *l = w->lio[i].data;
+
+		if (!ev_is_active(&w->lio[i]) && fe_has_room(l->fe))
+			ev_io_start(w->loop, &w->lio[i]);
+	}
 }
 
 static void worker_attach_listeners(struct worker *w)
@@ -240,15 +240,7 @@ static void wake_cb(struct ev_loop *loop, ev_async *a, int revents)
 	} else if (w->pending_listeners_gen != lbd.listeners_gen) {
 		worker_attach_listeners(w);
 	} else {
-		/* Resume paused listeners whose frontend is below maxconn again. */
-		for (i = 0; i < w->nlio; i++) {
-			struct listener *l = w->lio[i].data;
-
-			if (!ev_is_active(&w->lio[i]) && fe_has_room(l->fe)) {
-				l->paused = false;
-				ev_io_start(loop, &w->lio[i]);
-			}
-		}
+		resume_listeners(w);
 	}
 	tcp_queue_retry(w);
 }
