@@ -677,11 +677,13 @@ static int analyse(struct h1_msg *m, const char *buf)
 
 				while (h1_list_next(&p, h->value + h->value_len, &e, &el)) {
 					if (ieq(e, el, "close"))
-						m->flags |= H1_F_CONN_CLOSE;
+						m->flags |= H1_F_CONN_CLOSE | H1_F_CONN_NAMES;
 					else if (ieq(e, el, "keep-alive"))
 						m->flags |= H1_F_CONN_KA;
 					else if (ieq(e, el, "upgrade"))
 						m->flags |= H1_F_CONN_UPGRADE;
+					else
+						m->flags |= H1_F_CONN_NAMES;
 				}
 			}
 			break;
@@ -820,13 +822,6 @@ int h1_parse(struct h1_msg *m, const char *buf, size_t len)
 }
 
 /* --- header helpers --- */
-
-bool h1_hdr_is(const struct h1_hdr *hdr, const char *name)
-{
-	size_t n = strlen(name);
-
-	return hdr->name_len == n && strncasecmp(hdr->name, name, n) == 0;
-}
 
 const struct h1_hdr *h1_find_hdr(const struct h1_msg *m, const char *name,
 				 const struct h1_hdr *prev)

@@ -23,6 +23,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <strings.h>
 
 /* Largest head accepted, start line and final empty line included (HAProxy's tune.bufsize). */
 #define H1_DEFAULT_BUFSIZE 16384
@@ -82,6 +84,7 @@ enum h1_body {
 #define H1_F_HAS_HOST 0x0200 /* a Host header (msg->host may also come from the target) */
 #define H1_F_BARE_LF 0x0400 /* some line ended in LF alone: rebuild the head, never relay it */
 #define H1_F_TUNNEL 0x0800 /* response: 101 or 2xx to CONNECT, bytes after the head are a tunnel */
+#define H1_F_CONN_NAMES 0x1000 /* a Connection header holds a token other than keep-alive/upgrade */
 
 /* One header line; name and value point into the caller's buffer. */
 struct h1_hdr {
@@ -180,8 +183,16 @@ enum h1_method h1_method_lookup(const char *s, size_t len);
 
 /* --- header helpers --- */
 
-/* hdr's name equals name, ignoring case. */
-bool h1_hdr_is(const struct h1_hdr *hdr, const char *name);
+/*
+ * hdr's name equals name, ignoring case. Inline so that the length of a
+ * constant name folds away on the per-header paths that call it.
+ */
+static inline bool h1_hdr_is(const struct h1_hdr *hdr, const char *name)
+{
+	size_t n = strlen(name);
+
+	return hdr->name_len == n && strncasecmp(hdr->name, name, n) == 0;
+}
 
 /*
  * Next header named name (case-insensitive) after prev, or the first one when

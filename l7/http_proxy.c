@@ -672,6 +672,12 @@ static int ms_between(ev_tstamp a, ev_tstamp b)
 	return (int)((b - a) * 1000 + 0.5);
 }
 
+/* The frontend sends its traffic log somewhere. */
+static bool fe_logs(const struct proxy *fe)
+{
+	return !list_empty(&fe->logs) || fe->log_global;
+}
+
 static void txn_log(struct hconn *h)
 {
 	struct txn *t = &h->t;
@@ -682,7 +688,7 @@ static void txn_log(struct hconn *h)
 	if (!t->active)
 		return;
 	t->active = false;
-	if (list_empty(&h->fe->logs) && !h->fe->log_global)
+	if (!fe_logs(h->fe))
 		return;
 	if ((h->fe->options & PX_OPT_DONTLOGNULL) && t->rq <= RQ_HEAD && !t->reqline &&
 	    buf_len(&h->cin) == 0 && t->bytes_in == 0)
@@ -913,7 +919,10 @@ static bool is_hop_by_hop(const struct h1_hdr *hd)
 	       h1_hdr_is(hd, "proxy-connection");
 }
 
-/* The header is named in a Connection header of msg (hop-by-hop by option). */
+/*
+ * The header is named in a Connection header of msg (hop-by-hop by option).
+ * Only worth asking when msg has H1_F_CONN_NAMES.
+ */
 static bool named_in_connection(const struct h1_msg *msg, const struct h1_hdr *hd)
 {
 	struct h1_iter it = H1_ITER_INIT;
@@ -963,7 +972,7 @@ static int build_req_head(struct hconn *h)
 	struct proxy *be = t->be;
 	struct h1_out o;
 	size_t need = t->head_len + 1024;
-	bool conn_hdr = h1_find_hdr(m, "connection", NULL) != NULL;
+	bool conn_hdr = m->flags & H1_F_CONN_NAMES;
 	uint32_t i;
 	long n;
 
@@ -1239,20 +1248,24 @@ static void txn_forward(struct hconn *h)
 	txn_connect(h);
 }
 
+/* The request line for the traffic log: "METHOD target HTTP/1.x". */
 static void copy_reqline(struct hconn *h)
 {
 	struct txn *t = &h->t;
 	const struct h1_msg *m = &t->req;
 	size_t len = m->method_len + 1 + m->target_len + 9;
-	char *s = malloc(len + 1);
-	int n;
+	char *s = malloc(len + 1), *p = s;
 
 	if (!s)
 		return;
-	n = snprintf(s, len + 1, "%.*s %.*s HTTP/%s", (int)m->method_len, m->method_str,
-		     (int)m->target_len, m->target, m->version == 10 ? "1.0" : "1.1");
+	memcpy(p, m->method_str, m->method_len);
+	p += m->method_len;
+	*p++ = ' ';
+	memcpy(p, m->target, m->target_len);
+	p += m->target_len;
+	memcpy(p, m->version == 10 ? " HTTP/1.0" : " HTTP/1.1", 10);
 	t->reqline = s;
-	t->reqline_len = n > 0 ? (size_t)(n < (int)len ? n : (int)len) : 0;
+	t->reqline_len = len;
 }
 
 static void process_request(struct hconn *h)
@@ -1266,7 +1279,9 @@ static void process_request(struct hconn *h)
 
 	h->cin.rd = t->head_len;
 	t->bytes_in += t->head_len;
-	copy_reqline(h);
+	/* only the traffic log reads it */
+	if (fe_logs(h->fe))
+		copy_reqline(h);
 	memcpy(h->reqv_hdrs, m->hdrs, m->nhdrs * sizeof(*m->hdrs));
 	t->reqv.h1 = m;
 	t->reqv.hdrs = h->reqv_hdrs;
@@ -1470,7 +1485,7 @@ static int build_rsp_head(struct hconn *h, const struct h1_msg *m, unsigned int 
 	char rbuf[256];
 	uint32_t i, n_hdrs = final ? v->nhdrs : m->nhdrs;
 	const struct h1_hdr *hdrs = final ? v->hdrs : m->hdrs;
-	bool conn_hdr = h1_find_hdr(m, "connection", NULL) != NULL;
+	bool conn_hdr = m->flags & H1_F_CONN_NAMES;
 	long n;
 
 	for (i = 0; i < n_hdrs; i++)
