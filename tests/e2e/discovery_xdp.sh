@@ -1,7 +1,7 @@
 #!/bin/bash
 # Discovery through the L4 tier: servers put in etcd take new flows at the
 # XDP VIP within a second; a deleted server takes no new flows while its open
-# ones finish. Topology as in xdp_l4.sh:
+# ones finish. Topology from xdp_topology (lib.sh):
 #
 #   [cli] c1 198.51.100.2 --- c0 198.51.100.1 [balancer] 203.0.113.1 s0 --- s1 203.0.113.10,.11 [srv]
 #
@@ -24,14 +24,7 @@ if [ ! -f "$BUILD/lb.bpf.o" ]; then
 fi
 export ETCDCTL_API=3
 
-ip link set lo up
 PIN=/sys/fs/bpf/xlb-disc-$$
-CLI=$(t_netns cli)
-SRV=$(t_netns srv)
-# t_netns ran in a subshell: record the namespaces here so that cleanup deletes them.
-T_NETNS+=("$CLI" "$SRV")
-in_cli() { ip netns exec "$CLI" "$@"; }
-in_srv() { ip netns exec "$SRV" "$@"; }
 cleanup_xdp() {
 	ip link set dev c0 xdp off 2>/dev/null
 	ip link set dev s0 xdp off 2>/dev/null
@@ -39,46 +32,8 @@ cleanup_xdp() {
 }
 trap 'cleanup_xdp; t_cleanup' EXIT
 
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
-if ! ip link add c0 type veth peer name c1 netns "$CLI" ||
-	! ip link add s0 type veth peer name s1 netns "$SRV"; then
-	skip "cannot create veth pairs"
-	exit 0
-fi
-ip addr add 198.51.100.1/24 dev c0
-ip addr add 198.51.100.100/32 dev c0
-ip addr add 203.0.113.1/24 dev s0
-ip link set c0 up
-ip link set s0 up
-sysctl -qw net.ipv4.ip_forward=1
-in_cli ip addr add 198.51.100.2/24 dev c1
-in_cli ip link set c1 up
-in_cli ip route add default via 198.51.100.1
-in_srv ip addr add 203.0.113.10/24 dev s1
-in_srv ip addr add 203.0.113.11/24 dev s1
-in_srv ip link set s1 up
-in_srv ip route add default via 203.0.113.1
-in_cli ethtool -K c1 tx off >/dev/null
-in_srv ethtool -K s1 tx off >/dev/null
-ethtool -K c0 tx off >/dev/null
-ethtool -K s0 tx off >/dev/null
-in_cli ip link set dev c1 xdp obj "$BUILD/xdp_pass.bpf.o" sec xdp 2>/dev/null ||
-	in_cli ethtool -K c1 gro on >/dev/null
-in_srv ip link set dev s1 xdp obj "$BUILD/xdp_pass.bpf.o" sec xdp 2>/dev/null ||
-	in_srv ethtool -K s1 gro on >/dev/null
-
-# `ip netns exec` execs the server: $! is the server itself, which cleanup kills.
-ip netns exec "$SRV" "$DEMO" -n s1 -l 203.0.113.10:8080 >"$T_TMP/s1.log" 2>&1 &
-T_PIDS+=($!)
-ip netns exec "$SRV" "$DEMO" -n s2 -l 203.0.113.11:8080 >"$T_TMP/s2.log" 2>&1 &
-T_PIDS+=($!)
-for i in $(seq 1 50); do
-	in_srv ss -ltn | grep -q 203.0.113.11:8080 && break
-	sleep 0.05
-done
-ping -c1 -W1 203.0.113.10 >/dev/null
-ping -c1 -W1 203.0.113.11 >/dev/null
-ping -c1 -W1 198.51.100.2 >/dev/null
+xdp_topology 198.51.100.100
+xdp_demo_servers
 
 EC=$(t_port); EPP=$(t_port)
 ec() { etcdctl --endpoints http://127.0.0.1:$EC --dial-timeout 2s --command-timeout 5s "$@"; }

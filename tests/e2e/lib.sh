@@ -118,3 +118,106 @@ t_netns() {
 t_done() {
 	[ "$T_FAILED" = 0 ]
 }
+
+# The L4 tier's topology, for scripts whose own network namespace (unshare -n)
+# is the balancer:
+#
+#   [cli] c1 198.51.100.2 --- c0 198.51.100.1 [balancer] 203.0.113.1 s0 --- s1 203.0.113.10,.11 [srv]
+#         fd00:c::2                fd00:c::1             fd00:5::1              fd00:5::10   (with -6)
+#
+# xdp_topology [-6] [VIP...]: make the CLI and SRV namespaces (in_cli, in_srv
+# run commands there) and the veths, with each VIP assigned to c0 (an
+# attached interface); -6 adds the IPv6 addresses and forwarding. Mounts
+# bpffs if needed. Skips the test (exit 0) when veths cannot be made.
+XDP_V6=0
+in_cli() { ip netns exec "$CLI" "$@"; }
+in_srv() { ip netns exec "$SRV" "$@"; }
+xdp_topology() {
+	local vip
+	XDP_V6=0
+	if [ "${1:-}" = -6 ]; then
+		XDP_V6=1
+		shift
+	fi
+	ip link set lo up
+	# Not in $(...) subshells of the caller: CLI and SRV are set here.
+	CLI=$(t_netns cli) || return 1
+	SRV=$(t_netns srv) || return 1
+	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+	if ! ip link add c0 type veth peer name c1 netns "$CLI" ||
+		! ip link add s0 type veth peer name s1 netns "$SRV"; then
+		skip "cannot create veth pairs"
+		exit 0
+	fi
+	ip addr add 198.51.100.1/24 dev c0
+	ip addr add 203.0.113.1/24 dev s0
+	for vip in "$@"; do
+		case "$vip" in
+		*:*) ip addr add "$vip/128" dev c0 nodad ;;
+		*) ip addr add "$vip/32" dev c0 ;;
+		esac
+	done
+	in_cli ip addr add 198.51.100.2/24 dev c1
+	in_srv ip addr add 203.0.113.10/24 dev s1
+	in_srv ip addr add 203.0.113.11/24 dev s1
+	if [ $XDP_V6 = 1 ]; then
+		ip addr add fd00:c::1/64 dev c0 nodad
+		ip addr add fd00:5::1/64 dev s0 nodad
+		in_cli ip addr add fd00:c::2/64 dev c1 nodad
+		in_srv ip addr add fd00:5::10/64 dev s1 nodad
+		sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	else
+		sysctl -qw net.ipv4.ip_forward=1
+	fi
+	ip link set c0 up
+	ip link set s0 up
+	in_cli ip link set c1 up
+	in_srv ip link set s1 up
+	in_cli ip route add default via 198.51.100.1
+	in_srv ip route add default via 203.0.113.1
+	if [ $XDP_V6 = 1 ]; then
+		in_cli ip -6 route add default via fd00:c::1
+		in_srv ip -6 route add default via fd00:5::1
+	fi
+	# XDP cannot fix partial checksums: senders compute them. The peers get an
+	# XDP_PASS program so redirected frames are received (veth NAPI).
+	in_cli ethtool -K c1 tx off >/dev/null
+	in_srv ethtool -K s1 tx off >/dev/null
+	ethtool -K c0 tx off >/dev/null
+	ethtool -K s0 tx off >/dev/null
+	in_cli ip link set dev c1 xdp obj "$BUILD/xdp_pass.bpf.o" sec xdp 2>/dev/null ||
+		in_cli ethtool -K c1 gro on >/dev/null
+	in_srv ip link set dev s1 xdp obj "$BUILD/xdp_pass.bpf.o" sec xdp 2>/dev/null ||
+		in_srv ethtool -K s1 gro on >/dev/null
+}
+
+# xdp_demo_servers [S1 ARGS...] [-- S2 ARGS...]: demo servers s1 on
+# 203.0.113.10:8080 and s2 on 203.0.113.11:8080 in SRV (extra demo-server
+# args for each), logs in $T_TMP/s1.log and s2.log; then resolve the
+# neighbours both ways (the program needs them for bpf_fib_lookup).
+xdp_demo_servers() {
+	local a1=() a2=() i
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		a1+=("$1")
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	a2=("$@")
+	# `ip netns exec` execs the server: $! is the server itself, which cleanup kills.
+	ip netns exec "$SRV" "$DEMO" -n s1 -l 203.0.113.10:8080 "${a1[@]}" >"$T_TMP/s1.log" 2>&1 &
+	T_PIDS+=($!)
+	ip netns exec "$SRV" "$DEMO" -n s2 -l 203.0.113.11:8080 "${a2[@]}" >"$T_TMP/s2.log" 2>&1 &
+	T_PIDS+=($!)
+	for i in $(seq 1 50); do
+		in_srv ss -ltn | grep -q 203.0.113.11:8080 && break
+		sleep 0.05
+	done
+	ping -c1 -W1 203.0.113.10 >/dev/null
+	ping -c1 -W1 203.0.113.11 >/dev/null
+	ping -c1 -W1 198.51.100.2 >/dev/null
+	if [ $XDP_V6 = 1 ]; then
+		ping -6 -c1 -W1 fd00:5::10 >/dev/null 2>&1
+		ping -6 -c1 -W1 fd00:c::2 >/dev/null 2>&1
+	fi
+	return 0
+}

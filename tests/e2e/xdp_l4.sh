@@ -14,12 +14,7 @@ if [ -z "${XLB_IN_NS:-}" ]; then
 fi
 . "$(dirname "$0")/lib.sh"
 
-ip link set lo up
 PIN=/sys/fs/bpf/xlb-e2e-$$
-CLI=$(t_netns cli)
-SRV=$(t_netns srv)
-in_cli() { ip netns exec "$CLI" "$@"; }
-in_srv() { ip netns exec "$SRV" "$@"; }
 cleanup_xdp() {
 	[ -d "$PIN" ] && "$LBD" -h >/dev/null 2>&1
 	ip link set dev c0 xdp off 2>/dev/null
@@ -28,61 +23,8 @@ cleanup_xdp() {
 }
 trap 'cleanup_xdp; t_cleanup' EXIT
 
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
-if ! ip link add c0 type veth peer name c1 netns "$CLI" ||
-	! ip link add s0 type veth peer name s1 netns "$SRV"; then
-	skip "cannot create veth pairs"
-	exit 0
-fi
-ip addr add 198.51.100.1/24 dev c0
-ip addr add 198.51.100.100/32 dev c0 # fullnat VIP
-ip addr add 198.51.100.102/32 dev c0 # nat VIP
-ip addr add fd00:c::1/64 dev c0 nodad
-ip addr add fd00:c::100/128 dev c0 nodad
-ip addr add 203.0.113.1/24 dev s0
-ip addr add fd00:5::1/64 dev s0 nodad
-ip link set c0 up
-ip link set s0 up
-sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-in_cli ip link set lo up
-in_cli ip addr add 198.51.100.2/24 dev c1
-in_cli ip addr add fd00:c::2/64 dev c1 nodad
-in_cli ip link set c1 up
-in_cli ip route add default via 198.51.100.1
-in_cli ip -6 route add default via fd00:c::1
-in_srv ip link set lo up
-in_srv ip addr add 203.0.113.10/24 dev s1
-in_srv ip addr add 203.0.113.11/24 dev s1
-in_srv ip addr add fd00:5::10/64 dev s1 nodad
-in_srv ip link set s1 up
-in_srv ip route add default via 203.0.113.1
-in_srv ip -6 route add default via fd00:5::1
-# XDP cannot fix partial checksums: senders compute them. The peers get an
-# XDP_PASS program so redirected frames are received (veth NAPI).
-in_cli ethtool -K c1 tx off >/dev/null
-in_srv ethtool -K s1 tx off >/dev/null
-ethtool -K c0 tx off >/dev/null
-ethtool -K s0 tx off >/dev/null
-in_cli ip link set dev c1 xdp obj "$BUILD/xdp_pass.bpf.o" sec xdp 2>/dev/null ||
-	in_cli ethtool -K c1 gro on >/dev/null
-in_srv ip link set dev s1 xdp obj "$BUILD/xdp_pass.bpf.o" sec xdp 2>/dev/null ||
-	in_srv ethtool -K s1 gro on >/dev/null
-
-ip netns exec "$SRV" "$DEMO" -n s1 -l 203.0.113.10:8080 -l "[fd00:5::10]:8080" -u 203.0.113.10:5353 \
-	>"$T_TMP/s1.log" 2>&1 &
-T_PIDS+=($!)
-ip netns exec "$SRV" "$DEMO" -n s2 -l 203.0.113.11:8080 -u 203.0.113.11:5353 >"$T_TMP/s2.log" 2>&1 &
-T_PIDS+=($!)
-for i in $(seq 1 50); do
-	in_srv ss -ltn | grep -q 203.0.113.11:8080 && break
-	sleep 0.05
-done
-# Resolve the neighbours both ways (the program needs them for bpf_fib_lookup).
-ping -c1 -W1 203.0.113.10 >/dev/null
-ping -c1 -W1 203.0.113.11 >/dev/null
-ping -c1 -W1 198.51.100.2 >/dev/null
-ping -6 -c1 -W1 fd00:5::10 >/dev/null 2>&1
-ping -6 -c1 -W1 fd00:c::2 >/dev/null 2>&1
+xdp_topology -6 198.51.100.100 198.51.100.102 fd00:c::100 # fullnat VIPs, nat VIP .102
+xdp_demo_servers -l "[fd00:5::10]:8080" -u 203.0.113.10:5353 -- -u 203.0.113.11:5353
 
 SOCK=$T_TMP/lbd.sock
 cat >"$T_TMP/xdp.cfg" <<CFG

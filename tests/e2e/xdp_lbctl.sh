@@ -14,13 +14,8 @@ if [ -z "${XLB_IN_NS:-}" ]; then
 fi
 . "$(dirname "$0")/lib.sh"
 
-ip link set lo up
 PIN=/sys/fs/bpf/xlb-e2e-lbctl-$$
 PIN2=/sys/fs/bpf/xlb-e2e-lbctl2-$$
-CLI=$(t_netns cli)
-SRV=$(t_netns srv)
-in_cli() { ip netns exec "$CLI" "$@"; }
-in_srv() { ip netns exec "$SRV" "$@"; }
 cleanup_xdp() {
 	local i
 	for i in c0 s0 xbr0; do ip link set dev $i xdp off 2>/dev/null; done
@@ -28,46 +23,8 @@ cleanup_xdp() {
 }
 trap 'cleanup_xdp; t_cleanup' EXIT
 
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
-if ! ip link add c0 type veth peer name c1 netns "$CLI" ||
-	! ip link add s0 type veth peer name s1 netns "$SRV"; then
-	skip "cannot create veth pairs"
-	exit 0
-fi
-ip addr add 198.51.100.1/24 dev c0
-ip addr add 198.51.100.100/32 dev c0 # the VIP
-ip addr add 203.0.113.1/24 dev s0
-ip link set c0 up
-ip link set s0 up
-sysctl -qw net.ipv4.ip_forward=1
-in_cli ip addr add 198.51.100.2/24 dev c1
-in_cli ip link set c1 up
-in_cli ip route add default via 198.51.100.1
-in_srv ip addr add 203.0.113.10/24 dev s1
-in_srv ip addr add 203.0.113.11/24 dev s1
-in_srv ip link set s1 up
-in_srv ip route add default via 203.0.113.1
-# Senders compute their checksums; the peers get an XDP_PASS program (veth NAPI).
-in_cli ethtool -K c1 tx off >/dev/null
-in_srv ethtool -K s1 tx off >/dev/null
-ethtool -K c0 tx off >/dev/null
-ethtool -K s0 tx off >/dev/null
-in_cli ip link set dev c1 xdp obj "$BUILD/xdp_pass.bpf.o" sec xdp 2>/dev/null ||
-	in_cli ethtool -K c1 gro on >/dev/null
-in_srv ip link set dev s1 xdp obj "$BUILD/xdp_pass.bpf.o" sec xdp 2>/dev/null ||
-	in_srv ethtool -K s1 gro on >/dev/null
-
-ip netns exec "$SRV" "$DEMO" -n s1 -l 203.0.113.10:8080 >"$T_TMP/s1.log" 2>&1 &
-T_PIDS+=($!)
-ip netns exec "$SRV" "$DEMO" -n s2 -l 203.0.113.11:8080 >"$T_TMP/s2.log" 2>&1 &
-T_PIDS+=($!)
-for i in $(seq 1 50); do
-	in_srv ss -ltn | grep -q 203.0.113.11:8080 && break
-	sleep 0.05
-done
-ping -c1 -W1 203.0.113.10 >/dev/null
-ping -c1 -W1 203.0.113.11 >/dev/null
-ping -c1 -W1 198.51.100.2 >/dev/null
+xdp_topology 198.51.100.100 # the VIP
+xdp_demo_servers
 
 SOCK=$T_TMP/lbd.sock
 cat >"$T_TMP/xdp.cfg" <<CFG
