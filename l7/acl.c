@@ -1759,6 +1759,34 @@ fail:
 	return -1;
 }
 
+/* Fetches that read only the connection's addresses: known at accept. */
+static bool fetch_is_conn(const struct fetch_def *f)
+{
+	return f->fn == f_src || f->fn == f_dst || f->fn == f_src_port || f->fn == f_dst_port ||
+	       f->fn == f_true || f->fn == f_false;
+}
+
+const char *acl_cond_l7_fetch(const struct cond *c)
+{
+	const struct acl_cond *ac = c ? c->compiled : NULL;
+
+	if (!ac)
+		return NULL;
+	for (int g = 0; g < ac->ngroups; g++) {
+		for (int t = 0; t < ac->groups[g].nterms; t++) {
+			const struct acl_term *term = &ac->groups[g].terms[t];
+
+			for (int k = 0; k < term->nex; k++) {
+				const struct fetch_def *f = term->ex[k]->smp->f;
+
+				if (!fetch_is_conn(f))
+					return f->name;
+			}
+		}
+	}
+	return NULL;
+}
+
 static bool term_eval(const struct acl_term *t, const struct acl_env *env)
 {
 	bool v = false;

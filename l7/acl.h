@@ -84,6 +84,13 @@ struct acl_cond;
 int acl_cond_compile(struct proxy *px, struct cond *c, char **err);
 /* Compile every `acl` line of px (idempotent); *err gets "file:line: ..." */
 int acl_compile_defs(struct proxy *px, char **err);
+/*
+ * The first fetch of a compiled condition that needs more than the
+ * connection's addresses (src, dst, src_port, dst_port, always_true/false):
+ * an HTTP message or a TLS session. NULL when the condition is decidable at
+ * accept time.
+ */
+const char *acl_cond_l7_fetch(const struct cond *c);
 /* Evaluate a condition: NULL (no condition) is true; `unless` is applied. */
 bool acl_cond_eval(const struct cond *c, const struct acl_env *env);
 void acl_cond_free(struct acl_cond *ac);

@@ -208,8 +208,7 @@ static int compile_proxy(struct proxy *px, char **err)
 
 			if (!b->ssl)
 				continue;
-			ctx = tls_ctx_new(b->crt, g ? g->crt_base : NULL,
-					  g ? g->ssl_bind_ciphers : NULL,
+			ctx = tls_ctx_new(b->crt, g ? g->ssl_bind_ciphers : NULL,
 					  g ? g->ssl_bind_ciphersuites : NULL, &sub);
 			if (!ctx) {
 				cfg_err(err, "%s:%d: bind '%s': %s",

@@ -221,10 +221,8 @@ static char *ssl_errors(void)
 	return strdup(buf);
 }
 
-void *tls_ctx_new(const char *crt, const char *crt_base, const char *ciphers,
-		  const char *ciphersuites, char **err)
+void *tls_ctx_new(const char *crt, const char *ciphers, const char *ciphersuites, char **err)
 {
-	char path[4096];
 	SSL_CTX *ctx;
 	char *why;
 
@@ -232,10 +230,6 @@ void *tls_ctx_new(const char *crt, const char *crt_base, const char *ciphers,
 		cfg_err(err, "'ssl' needs 'crt FILE'");
 		return NULL;
 	}
-	if (crt[0] != '/' && crt_base && *crt_base)
-		snprintf(path, sizeof(path), "%s/%s", crt_base, crt);
-	else
-		snprintf(path, sizeof(path), "%s", crt);
 	ctx = SSL_CTX_new(TLS_server_method());
 	if (!ctx) {
 		why = ssl_errors();
@@ -258,22 +252,22 @@ void *tls_ctx_new(const char *crt, const char *crt_base, const char *ciphers,
 		cfg_err(err, "invalid ciphersuites '%s'", ciphersuites);
 		goto fail;
 	}
-	if (SSL_CTX_use_certificate_chain_file(ctx, path) != 1) {
+	if (SSL_CTX_use_certificate_chain_file(ctx, crt) != 1) {
 		why = ssl_errors();
-		cfg_err(err, "cannot load certificate from '%s': %s", path, why);
+		cfg_err(err, "cannot load certificate from '%s': %s", crt, why);
 		free(why);
 		goto fail;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, path, SSL_FILETYPE_PEM) != 1) {
+	if (SSL_CTX_use_PrivateKey_file(ctx, crt, SSL_FILETYPE_PEM) != 1) {
 		why = ssl_errors();
 		cfg_err(err,
 			"cannot load the private key from '%s' (the PEM file must hold it): %s",
-			path, why);
+			crt, why);
 		free(why);
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		cfg_err(err, "the private key in '%s' does not match its certificate", path);
+		cfg_err(err, "the private key in '%s' does not match its certificate", crt);
 		goto fail;
 	}
 	return ctx;

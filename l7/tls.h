@@ -51,11 +51,10 @@ void xconn_init_raw(struct xconn *x, int fd);
 
 /*
  * TLS server context for `crt` (a PEM file with the certificate chain and
- * the private key; relative to crt_base when given and not absolute).
- * NULL with *err (malloc'd) on failure.
+ * the private key; the config parser has already resolved it against
+ * `crt-base`). NULL with *err (malloc'd) on failure.
  */
-void *tls_ctx_new(const char *crt, const char *crt_base, const char *ciphers,
-		  const char *ciphersuites, char **err);
+void *tls_ctx_new(const char *crt, const char *ciphers, const char *ciphersuites, char **err);
 void tls_ctx_free(void *ctx);
 
 /* A TLS server connection on fd with ctx; 0 or -1. */

@@ -427,11 +427,11 @@ static void test_bind(void)
 		T_EQ_INT(udp, 3, "udp@ binds have proto UDP");
 	}
 	model_free(m);
-	snprintf(
-		buf, sizeof(buf),
-		"frontend f\n bind :443 ssl crt %s/dummy.pem name web transparent alpn h2,http/1.1\n"
-		" bind [::]:444 v6only\n bind [::]:445 v4v6\n",
-		fix);
+	snprintf(buf, sizeof(buf),
+		 "frontend f\n mode http\n"
+		 " bind :443 ssl crt %s/test-cert.pem name web transparent alpn h2,http/1.1\n"
+		 " bind [::]:444 v6only\n bind [::]:445 v4v6\n",
+		 fix);
 	m = good_m(buf, "bind options");
 	if (m) {
 		struct bind *b2, *b3;
@@ -439,17 +439,19 @@ static void test_bind(void)
 		b = first_bind(px(m, "f"));
 		b2 = list_entry(b->list.next, struct bind, list);
 		b3 = list_entry(b2->list.next, struct bind, list);
-		T_OK(b->ssl && b->crt && strstr(b->crt, "dummy.pem") && !strcmp(b->label, "web") &&
-			     b->transparent && !strcmp(b->alpn, "h2,http/1.1"),
+		T_OK(b->ssl && b->crt && strstr(b->crt, "test-cert.pem") &&
+			     !strcmp(b->label, "web") && b->transparent &&
+			     !strcmp(b->alpn, "h2,http/1.1"),
 		     "ssl crt name transparent alpn stored");
 		T_OK(b2->v6only && !b2->v4v6 && b3->v4v6, "v6only v4v6 stored");
 	}
 	model_free(m);
 	snprintf(buf, sizeof(buf),
-		 "global\n crt-base %s\nfrontend f\n bind :443 ssl crt dummy.pem\n", fix);
+		 "global\n crt-base %s\nfrontend f\n mode http\n bind :443 ssl crt test-cert.pem\n",
+		 fix);
 	m = good_m(buf, "crt relative to crt-base");
 	b = m ? first_bind(px(m, "f")) : NULL;
-	T_OK(b && b->crt && !strncmp(b->crt, fix, strlen(fix)) && strstr(b->crt, "/dummy.pem"),
+	T_OK(b && b->crt && !strncmp(b->crt, fix, strlen(fix)) && strstr(b->crt, "/test-cert.pem"),
 	     "crt path joined with crt-base");
 	model_free(m);
 
@@ -672,6 +674,7 @@ static void test_routing(void)
 	struct switch_rule *sr;
 	struct model *m;
 	struct proxy *f;
+	char buf[2048];
 
 	m = good_m("frontend f\n bind :80\n mode http\n acl is_api path_beg /api /v2\n"
 		   " use_backend api if is_api METH_GET\n use_backend web unless is_api\n"
@@ -803,6 +806,36 @@ static void test_routing(void)
 	    "backend b\n server s 1.2.3.4:80\n",
 	    "t.cfg:3: 'use_backend be_%[src]': a backend name built at run time needs mode http",
 	    "run-time backend name in mode tcp");
+	/* mode tcp sees the connection only: HTTP fetches and TLS are refused, not ignored */
+	bad(FE(" tcp-request content reject if { hdr(host) -m found }\n"),
+	    "t.cfg:3: 'tcp-request content reject': fetch 'hdr' is not supported there by lbd",
+	    "tcp-request rule with an HTTP fetch");
+	bad(FE(" mode http\n tcp-request connection reject if { path_beg /x }\n"),
+	    "t.cfg:4: 'tcp-request connection reject': fetch 'path' is not supported there",
+	    "tcp-request rule with an HTTP fetch in an http frontend");
+	good(FE(" tcp-request connection reject unless { src 10.0.0.0/8 } || { dst_port 8080 }\n"
+		" tcp-request content accept if TRUE\n"),
+	     "tcp-request rules on addresses and predefined ACLs");
+	bad("frontend f\n bind :80\n acl api path_beg /api\n use_backend b if api\n"
+	    " default_backend b\nbackend b\n server s 1.2.3.4:80\n",
+	    "t.cfg:4: 'use_backend b': fetch 'path' needs mode http (frontend 'f' is in mode tcp",
+	    "mode tcp use_backend on an HTTP fetch");
+	bad("listen l\n bind :80\n use_backend b if { src 10.0.0.0/8 } !{ ssl_fc }\n"
+	    "backend b\n server s 1.2.3.4:80\n",
+	    "t.cfg:3: 'use_backend b': fetch 'ssl_fc' needs mode http (listen 'l'",
+	    "mode tcp use_backend on a TLS fetch");
+	good("frontend f\n bind :80\n acl lan src 10.0.0.0/8\n use_backend b if lan { dst_port 80 }\n"
+	     "backend b\n server s 1.2.3.4:80\n",
+	     "mode tcp use_backend on addresses");
+	good("frontend f\n mode http\n bind :80\n use_backend b if { path_beg /api }\n"
+	     "backend b\n mode http\n server s 1.2.3.4:80\n",
+	     "mode http use_backend on an HTTP fetch");
+	snprintf(buf, sizeof(buf),
+		 "frontend f\n bind :443 ssl crt %s/dummy.pem\n"
+		 " default_backend b\nbackend b\n server s 1.2.3.4:80\n",
+		 fix);
+	bad(buf, "t.cfg:2: 'bind ... ssl' in frontend 'f': lbd terminates TLS in mode http only",
+	    "ssl bind in mode tcp");
 
 	m = good_m(
 		BE(" option httpchk\n http-check connect\n http-check send meth GET uri /health\n"

@@ -792,6 +792,7 @@ static void compile_tcp_rules(struct cfg_parser *p)
 {
 	struct proxy *px;
 	struct px_rule *r;
+	const char *f;
 	char *sub = NULL;
 
 	list_for_each(px, &p->ctx.m->proxies, list) {
@@ -811,7 +812,59 @@ static void compile_tcp_rules(struct cfg_parser *p)
 					  r->nargs > 1 ? r->args[1] : "", sub ? sub : "invalid");
 				free(sub);
 				sub = NULL;
+				continue;
 			}
+			f = acl_cond_l7_fetch(r->cond);
+			if (f)
+				report_at(
+					p, r->loc.file, r->loc.line,
+					"'tcp-request %s %s': fetch '%s' is not supported there by lbd (its tcp-request rules run at accept and see only src, dst, src_port, dst_port)",
+					r->args[0], r->nargs > 1 ? r->args[1] : "", f);
+		}
+	}
+}
+
+/*
+ * What lbd's mode tcp path cannot do, refused rather than ignored: it does
+ * not inspect the stream (no inspect-delay), so a `use_backend` condition
+ * may only use the connection's addresses; and it does not terminate TLS
+ * (the L7 tier does), so an `ssl` bind needs mode http.
+ */
+static void check_mode_tcp(struct cfg_parser *p)
+{
+	struct proxy *px;
+	struct switch_rule *sr;
+	struct bind *b;
+	const char *f;
+	char *sub = NULL;
+
+	list_for_each(px, &p->ctx.m->proxies, list) {
+		if (!(px->cap & PX_CAP_FE) || px->mode != PX_MODE_TCP)
+			continue;
+		list_for_each(b, &px->binds, list) {
+			if (b->ssl)
+				report_at(
+					p, b->loc.file, b->loc.line,
+					"'bind ... ssl' in %s '%s': lbd terminates TLS in mode http only (mode tcp forwards the bytes as they are)",
+					cap_name(px->cap), px->name);
+		}
+		list_for_each(sr, &px->switch_rules, list) {
+			if (!sr->cond)
+				continue;
+			if (acl_cond_compile(px, sr->cond, &sub) < 0) {
+				report_at(p, sr->loc.file, sr->loc.line,
+					  "'use_backend %s' condition: %s", sr->be_name,
+					  sub ? sub : "invalid");
+				free(sub);
+				sub = NULL;
+				continue;
+			}
+			f = acl_cond_l7_fetch(sr->cond);
+			if (f)
+				report_at(
+					p, sr->loc.file, sr->loc.line,
+					"'use_backend %s': fetch '%s' needs mode http (%s '%s' is in mode tcp, where lbd routes on src, dst, src_port, dst_port only)",
+					sr->be_name, f, cap_name(px->cap), px->name);
 		}
 	}
 }
@@ -856,8 +909,10 @@ static struct model *load(const char *const *files, int nfiles, const char *name
 			append_raw_err(&p, l7err ? l7err : "L7: cannot compile the configuration");
 		free(l7err);
 	}
-	if (!p.nerr)
+	if (!p.nerr) {
 		compile_tcp_rules(&p);
+		check_mode_tcp(&p);
+	}
 	for (i = 0; i < p.ndefs; i++)
 		proxy_free(p.defs[i]);
 	free(p.defs);
