@@ -57,7 +57,7 @@ expect_eq "weights 3,1,1 give 30/10/10 of 50 connections" \
 	"$(count_names 50 http://127.0.0.1:$FE/)" "s1=30 s2=10 s3=10 "
 kill $LBD_PID; wait $LBD_PID 2>/dev/null
 
-# A refused server is skipped and no client sees an error.
+# A refused server is skipped with `option redispatch` and no client sees an error.
 cat >"$cfg" <<CFG
 defaults
     mode tcp
@@ -65,6 +65,7 @@ defaults
     timeout client 5s
     timeout server 5s
     retries 2
+    option redispatch
 frontend fe
     bind 127.0.0.1:$FE
     default_backend be
@@ -80,7 +81,47 @@ for i in $(seq 1 30); do
 	r=$(get http://127.0.0.1:$FE/) || errors=$((errors + 1))
 	case "$r" in s1 | s3) ;; *) errors=$((errors + 1)) ;; esac
 done
-expect_eq "a refused server costs no client its connection (30 requests)" "$errors" 0
+expect_eq "option redispatch: a refused server costs no client its connection (30 requests)" \
+	"$errors" 0
+kill $LBD_PID; wait $LBD_PID 2>/dev/null
+
+# Without `option redispatch` (HAProxy's default), retries stay on the
+# server that refused, each after min(timeout connect, 1 s): with retries 2
+# and timeout connect 300ms, three attempts and two 300 ms waits, then the
+# client is closed, although s3 is up.
+cat >"$cfg" <<CFG
+defaults
+    mode tcp
+    timeout connect 300ms
+    timeout client 5s
+    timeout server 5s
+    retries 2
+frontend fe
+    bind 127.0.0.1:$FE
+    default_backend be
+backend be
+    balance first
+    server dead 127.0.0.1:$PDEAD
+    server s3 127.0.0.1:$P3
+CFG
+start_lbd "$cfg" -V
+# (wait for the listener without connecting: a probe would be a client too)
+for i in $(seq 1 50); do
+	ss -Hltn "sport = :$FE" | grep -q . && break
+	sleep 0.1
+done
+t0=$(date +%s%N)
+r=$(get http://127.0.0.1:$FE/)
+rc=$?
+dt=$((($(date +%s%N) - t0) / 1000000))
+check "no redispatch: the client of a refusing server gets no answer (curl rc $rc)" \
+	[ "$rc" != 0 -a -z "$r" ]
+check "no redispatch: after two turn-around waits (${dt}ms >= 550ms)" [ "$dt" -ge 550 ]
+check "no redispatch: and not after timeout connect x3 plus 1 s waits (${dt}ms < 2500ms)" \
+	[ "$dt" -lt 2500 ]
+expect_eq "no redispatch: three attempts, all on the refusing server" \
+	"$(grep -c 'connect to server be/dead .* failed' $T_TMP/lbd.log)/$(grep -c 'be/s3' $T_TMP/lbd.log)" \
+	"3/0"
 kill $LBD_PID; wait $LBD_PID 2>/dev/null
 
 # timeout connect: SYNs to one server are dropped; the connection is

@@ -335,7 +335,7 @@ fi
 check "lbd is still running" kill -0 $LBD_PID
 stop_lbd
 
-# ---- redispatch goes past several dead servers ----
+# ---- option redispatch: past several dead servers, and with a hash ----
 cat >"$T_TMP/redisp.cfg" <<CFG
 defaults
     mode tcp
@@ -353,8 +353,8 @@ frontend fe2
 backend src
     balance source
     hash-type consistent
+    timeout connect 100ms
     server d1 127.0.0.1:$PD1
-    server d2 127.0.0.1:$PD2
     server s3 127.0.0.1:$P3
 backend first
     balance first
@@ -363,12 +363,21 @@ backend first
     server s3 127.0.0.1:$P3
 CFG
 run_cfg redisp
+# With a hash, as HAProxy: the retries stay on the client's server (it is
+# its server), each after a turn-around of min(timeout connect, 1 s) =
+# 100 ms, and only the last one goes elsewhere: retries 3 makes three
+# attempts on d1 with two waits, then the fourth on s3.
 bad=0
+slow=0
 for i in $(seq 10 29); do
+	t0=$(date +%s%N)
 	r=$(get --interface 127.0.0.$i http://127.0.0.1:$FE/)
+	[ $((($(date +%s%N) - t0) / 1000000)) -ge 190 ] && slow=$((slow + 1))
 	[ "$r" = s3 ] || bad=$((bad + 1))
 done
-expect_eq "balance source: 20 clients whose servers refuse all reach the live one" "$bad" 0
+expect_eq "balance source: 20 clients, those of the refusing server reach the live one" "$bad" 0
+check "balance source: ... after two turn-around waits on their own server ($slow of 20 took >= 190ms)" \
+	[ "$slow" -ge 1 -a "$slow" -lt 20 ]
 bad=0
 for i in 1 2 3 4 5; do
 	[ "$(get http://127.0.0.1:$FE2/)" = s3 ] || bad=$((bad + 1))

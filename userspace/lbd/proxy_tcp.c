@@ -27,10 +27,13 @@
 
 /* Failed servers remembered per connection (retries beyond that reuse the oldest slot). */
 #define TC_MAX_FAILED 8
+/* Longest wait before retrying a server that refused (HAProxy's turn-around). */
+#define TC_TURNAROUND_MS 1000
 
 enum tconn_state {
 	TC_QUEUED, /* waiting for a server slot */
 	TC_CONNECTING, /* connect() in progress */
+	TC_TURNAROUND, /* refused: waiting before trying the same server again */
 	TC_FORWARDING, /* both sides connected */
 };
 
@@ -397,6 +400,9 @@ static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	case TC_CONNECTING:
 		connect_done(c, ETIMEDOUT);
 		return;
+	case TC_TURNAROUND:
+		tconn_try_server(c);
+		return;
 	case TC_FORWARDING: {
 		ev_tstamp cdl, sdl, now = ev_now(loop) + 0.0005;
 		bool client;
@@ -495,18 +501,33 @@ static void connect_done(struct tconn *c, int err)
 		c->retries_left--;
 		__atomic_add_fetch(&s->retries, 1, __ATOMIC_RELAXED);
 		/*
-		 * With `option redispatch` every retry goes to another server;
-		 * without it, retries stay on the same server (HAProxy) except
-		 * the last one, so a dead server never costs the client its
-		 * connection while another server could take it.
+		 * As HAProxy (and lbd's L7 tier): retries stay on the server
+		 * unless `option redispatch`; with it every retry goes to
+		 * another server, except with a hash (persistence) where only
+		 * the last one does.
 		 */
-		if ((c->be->options & PX_OPT_REDISPATCH) || c->retries_left == 0) {
+		if ((c->be->options & PX_OPT_REDISPATCH) &&
+		    (!(c->be->algo && c->be->algo->hashed) || c->retries_left == 0)) {
 			__atomic_add_fetch(&s->redispatches, 1, __ATOMIC_RELAXED);
 			lbd_release_server(s);
 			tconn_try_server(c);
 			return;
 		}
 		c->srv = s;
+		if (err != ETIMEDOUT) {
+			/*
+			 * Refused (say, a server restarting): the same server
+			 * would refuse again at once, so wait min(timeout
+			 * connect, 1 s) first, as HAProxy does.
+			 */
+			uint32_t cto = c->be->to.connect;
+			uint32_t ms = cto && cto < TC_TURNAROUND_MS ? cto : TC_TURNAROUND_MS;
+
+			c->state = TC_TURNAROUND;
+			ev_timer_set(&c->timer, ms / 1000.0, 0.0);
+			ev_timer_start(c->w->loop, &c->timer);
+			return;
+		}
 		tconn_try_server(c);
 		return;
 	}
