@@ -212,6 +212,14 @@ FE3=$(t_port)
 socat -u UNIX-RECV:"$T_TMP/log.sock" OPEN:"$T_TMP/syslog.out",creat,append &
 T_PIDS+=($!)
 for i in $(seq 40); do [ -S "$T_TMP/log.sock" ] && break; sleep 0.05; done
+# UDP syslog: one receiver takes every format-rfc5424 line, another stands
+# behind a `notice` target that the info-level traffic lines must not reach.
+UDPLOG=$(t_port)
+UDPNOTICE=$(t_port)
+socat -u UDP-RECV:$UDPLOG,bind=127.0.0.1 OPEN:"$T_TMP/udp.out",creat,append &
+T_PIDS+=($!)
+socat -u UDP-RECV:$UDPNOTICE,bind=127.0.0.1 OPEN:"$T_TMP/udp-notice.out",creat,append &
+T_PIDS+=($!)
 cat >"$T_TMP/logs.cfg" <<CFG
 defaults
     mode http
@@ -223,6 +231,8 @@ frontend logs
     bind 127.0.0.1:$FE3
     log stderr format raw local0
     log $T_TMP/log.sock local0
+    log 127.0.0.1:$UDPLOG len 120 format rfc5424 local3
+    log udp@127.0.0.1:$UDPNOTICE local4 notice
     default_backend one
 backend one
     server s1 127.0.0.1:$P1
@@ -235,4 +245,13 @@ sleep 0.3
 check "log stderr: the httplog line" grep -Eq '^127\.0\.0\.1:[0-9]+ \[.*\] logs one/s1 .* 200 .*"GET /to-stderr HTTP/1.1"$' "$T_TMP/logs.err"
 check "log to a unix socket: a syslog line (<134> = local0.info)" \
 	grep -Eq '^<134>.*: 127\.0\.0\.1:[0-9]+ \[.*\] logs one/s1 .* 200 .*"GET /to-stderr HTTP/1.1"' "$T_TMP/syslog.out"
+check "log to UDP, format rfc5424: <158>1 DATE HOST lbd PID - - then the line" \
+	grep -Eq '^<158>1 [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+[+-][0-9:]{5} [^ ]+ lbd [0-9]+ - - 127\.0\.0\.1:[0-9]+ \[' "$T_TMP/udp.out"
+# (socat appends the datagrams as they come: each starts with <158>1, every
+# line here is longer than 120 bytes, so they start every 120 bytes)
+udpsz=$(stat -c %s "$T_TMP/udp.out")
+udpoffs=$(grep -aob '<158>1 ' "$T_TMP/udp.out" | cut -d: -f1 | tr '\n' ' ')
+check "log len 120: each datagram is cut at 120 bytes (size $udpsz, starts at $udpoffs)" \
+	bash -c "[ $udpsz -gt 0 ] && [ \$(($udpsz % 120)) = 0 ] && [ \"$udpoffs\" = \"\$(seq -s ' ' 0 120 $((udpsz - 1))) \" ]"
+expect_eq "log ... notice: no info-level traffic line reaches it" "$(stat -c %s "$T_TMP/udp-notice.out" 2>/dev/null || echo 0)" 0
 t_done

@@ -1306,47 +1306,6 @@ static const char *const log_formats[] = {
 	"local", "rfc3164", "rfc5424", "priority", "short", "timed", "iso", "raw", NULL,
 };
 
-static int check_log_target(const char *t, char **err)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	long long fd;
-	char *e = NULL;
-
-	if (!strcmp(t, "stdout") || !strcmp(t, "stderr") || t[0] == '/')
-		return 0;
-	if (!strncmp(t, "fd@", 3)) {
-		if (cfg_parse_int(t + 3, 0, 65535, &fd) < 0)
-			return cfg_err(err, "'log': expected fd@N, got '%s'", t);
-		return 0;
-	}
-	if (!strncmp(t, "ring@", 5) || !strncmp(t, "tcp@", 4))
-		return cfg_err(err, "'log': target '%s' is not supported by lbd", t);
-	if (!strncmp(t, "udp@", 4) || !strncmp(t, "udp4@", 5) || !strncmp(t, "udp6@", 5)) {
-		char *n = NULL;
-		int rc;
-
-		if (asprintf(&n, "%s%s",
-			     t[3] == '4' ? "ipv4@" :
-			     t[3] == '6' ? "ipv6@" :
-					   "",
-			     strchr(t, '@') + 1) < 0)
-			return cfg_err(err, "out of memory");
-		rc = cfg_parse_addr(n, &ss, &len, 514, &e);
-		free(n);
-		if (rc < 0)
-			goto bad;
-		return 0;
-	}
-	if (cfg_parse_addr(t, &ss, &len, 514, &e) < 0)
-		goto bad;
-	return 0;
-bad:
-	cfg_err(err, "'log': invalid target '%s': %s", t, e ? e : "invalid address");
-	free(e);
-	return -1;
-}
-
 int cfg_parse_log(char **args, int nargs, struct list_head *logs, bool *log_global, char **err)
 {
 	struct log_target *lt;
@@ -1366,8 +1325,6 @@ int cfg_parse_log(char **args, int nargs, struct list_head *logs, bool *log_glob
 		*log_global = true;
 		return 0;
 	}
-	if (check_log_target(args[1], err) < 0)
-		return -1;
 	lt = calloc(1, sizeof(*lt));
 	if (!lt)
 		return cfg_err(err, "'log': out of memory");
@@ -1438,6 +1395,8 @@ int cfg_parse_log(char **args, int nargs, struct list_head *logs, bool *log_glob
 		cfg_err(err, "'log': out of memory");
 		goto fail;
 	}
+	if (tlog_target_init(lt, err) < 0)
+		goto fail;
 	list_add_tail(&lt->list, logs);
 	return 0;
 fail:

@@ -632,8 +632,9 @@ static int logs_copy(struct list_head *dst, const struct list_head *src)
 		n = calloc(1, sizeof(*n));
 		if (!n)
 			return -1;
+		*n = *lt; /* the resolved fields; the strings are duplicated below */
+		n->target = n->facility = n->level = n->format = n->minlevel = NULL;
 		list_add_tail(&n->list, dst);
-		n->len = lt->len;
 		if (dup_str(&n->target, lt->target) < 0 ||
 		    dup_str(&n->facility, lt->facility) < 0 || dup_str(&n->level, lt->level) < 0 ||
 		    dup_str(&n->format, lt->format) < 0 || dup_str(&n->minlevel, lt->minlevel) < 0)

@@ -244,8 +244,15 @@ struct log_target {
 	char *facility;
 	char *level;
 	char *format; /* "raw", "rfc3164", ... */
-	char *minlevel; /* messages below are raised to it; NULL = none */
+	char *minlevel; /* more severe messages are capped to it; NULL = none */
 	int len; /* `len N`: maximum line length, 0 = default (1024) */
+	/* Resolved once by tlog_target_init() (the config parser calls it). */
+	int kind; /* TLOG_T_* */
+	int fd; /* TLOG_T_FD: the descriptor; 1 and 2 for stdout and stderr */
+	int fac, maxlvl, minlvl; /* facility number; levels 0 (emerg) .. 7 (debug) */
+	int fmt; /* TLOG_F_* */
+	struct sockaddr_storage addr; /* TLOG_T_DGRAM: unix or UDP destination */
+	socklen_t addrlen;
 };
 
 /* frontend, backend, listen or defaults. */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Traffic logs in HAProxy's tcplog format, to stdout/stderr/syslog targets. */
+/* Traffic logs in HAProxy's formats, to stdout, stderr, fd@N and syslog targets. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,10 +11,10 @@
 #include <sys/un.h>
 #include <pthread.h>
 
+#include "cfg.h"
 #include "tlog.h"
 
 static struct global *tlog_global;
-static pthread_mutex_t tlog_lock = PTHREAD_MUTEX_INITIALIZER;
 
 const char *const tlog_facilities[] = {
 	"kern",	  "user",   "mail",   "daemon", "auth",	  "syslog", "lpr",   "news",   "uucp",
@@ -57,90 +57,224 @@ void tlog_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
 	}
 }
 
-static int facility_num(const char *f)
+static const char *const tlog_levels[] = {
+	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", NULL,
+};
+
+static const char *const tlog_formats[] = {
+	[TLOG_F_RFC3164] = "rfc3164",	[TLOG_F_LOCAL] = "local", [TLOG_F_RFC5424] = "rfc5424",
+	[TLOG_F_PRIORITY] = "priority", [TLOG_F_SHORT] = "short", [TLOG_F_TIMED] = "timed",
+	[TLOG_F_ISO] = "iso",		[TLOG_F_RAW] = "raw",	  NULL,
+};
+
+static int word_index(const char *const *list, int n, const char *w, int dflt)
 {
-	for (int i = 0; f && tlog_facilities[i]; i++)
-		if (!strcmp(f, tlog_facilities[i]))
+	for (int i = 0; w && i < n; i++)
+		if (list[i] && !strcmp(w, list[i]))
 			return i;
-	return 16; /* local0 */
+	return dflt;
 }
 
-static void send_syslog(const char *target, int fac, int level, const char *line)
+int tlog_target_init(struct log_target *lt, char **err)
 {
-	char msg[4096], when[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	int fd, n;
+	const char *t = lt->target;
+	long long fd;
+	char *e = NULL, *spec = NULL;
+	int rc;
 
-	localtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%b %e %H:%M:%S", &tm);
-	n = snprintf(msg, sizeof(msg), "<%d>%s lbd[%d]: %s", fac * 8 + level, when, (int)getpid(),
-		     line);
-	if (n < 0)
-		return;
-	if (n >= (int)sizeof(msg))
-		n = sizeof(msg) - 1;
-	if (target[0] == '/') {
-		struct sockaddr_un un = { .sun_family = AF_UNIX };
+	lt->fac = word_index(tlog_facilities, 24, lt->facility, 16);
+	lt->maxlvl = word_index(tlog_levels, 8, lt->level, 7);
+	lt->minlvl = word_index(tlog_levels, 8, lt->minlevel, 0);
+	lt->fmt = word_index(tlog_formats, TLOG_F_RAW + 1, lt->format, TLOG_F_RFC3164);
+	if (!strcmp(t, "stdout") || !strcmp(t, "stderr")) {
+		lt->kind = TLOG_T_FD;
+		lt->fd = t[3] == 'o' ? 1 : 2;
+		/* lbd's choice: a terminal or a log collector reads plain lines */
+		if (!lt->format)
+			lt->fmt = TLOG_F_RAW;
+		return 0;
+	}
+	if (!strncmp(t, "fd@", 3)) {
+		if (cfg_parse_int(t + 3, 0, 65535, &fd) < 0)
+			return cfg_err(err, "'log': expected fd@N, got '%s'", t);
+		lt->kind = TLOG_T_FD;
+		lt->fd = (int)fd;
+		return 0;
+	}
+	if (t[0] == '/') {
+		struct sockaddr_un *un = (struct sockaddr_un *)&lt->addr;
 
-		fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return;
-		snprintf(un.sun_path, sizeof(un.sun_path), "%s", target);
-		sendto(fd, msg, n, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&un, sizeof(un));
+		if (strlen(t) >= sizeof(un->sun_path))
+			return cfg_err(err, "'log': unix socket path too long: '%s'", t);
+		un->sun_family = AF_UNIX;
+		snprintf(un->sun_path, sizeof(un->sun_path), "%s", t);
+		lt->addrlen = sizeof(*un);
+		lt->kind = TLOG_T_DGRAM;
+		return 0;
+	}
+	if (!strncmp(t, "ring@", 5) || !strncmp(t, "tcp@", 4))
+		return cfg_err(err, "'log': target '%s' is not supported by lbd", t);
+	if (!strncmp(t, "udp@", 4) || !strncmp(t, "udp4@", 5) || !strncmp(t, "udp6@", 5)) {
+		if (asprintf(&spec, "%s%s",
+			     t[3] == '4' ? "ipv4@" :
+			     t[3] == '6' ? "ipv6@" :
+					   "",
+			     strchr(t, '@') + 1) < 0)
+			return cfg_err(err, "out of memory");
+		t = spec;
+	}
+	rc = cfg_parse_addr(t, &lt->addr, &lt->addrlen, 514, &e);
+	free(spec);
+	if (rc < 0) {
+		cfg_err(err, "'log': invalid target '%s': %s", lt->target,
+			e ? e : "invalid address");
+		free(e);
+		return -1;
+	}
+	lt->kind = TLOG_T_DGRAM;
+	return 0;
+}
+
+/*
+ * One datagram socket per address family, shared by every thread (sendto
+ * on a shared socket is atomic per datagram), made on first use.
+ */
+static int dgram_sock(int family)
+{
+	static int socks[3] = { -1, -1, -1 };
+	int i = family == AF_UNIX ? 0 : family == AF_INET ? 1 : 2, fd, none = -1;
+
+	fd = __atomic_load_n(&socks[i], __ATOMIC_ACQUIRE);
+	if (fd >= 0)
+		return fd;
+	fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	if (!__atomic_compare_exchange_n(&socks[i], &none, fd, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
 		close(fd);
-		return;
+		fd = none;
 	}
-	{
-		char host[256], *colon;
-		const char *port = "514";
-		struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICHOST },
-				*ai = NULL;
+	return fd;
+}
 
-		snprintf(host, sizeof(host), "%s", target);
-		if (!strncmp(host, "udp@", 4))
-			memmove(host, host + 4, strlen(host + 4) + 1);
-		colon = strrchr(host, ':');
-		if (colon && !strchr(colon, ']') && strchr(host, ':') == colon) {
-			*colon = 0;
-			port = colon + 1;
-		}
-		if (host[0] == '[') {
-			char *e = strchr(host, ']');
+/* Header dates, rebuilt once per second per thread. */
+struct tlog_clock {
+	time_t sec;
+	char bsd[20]; /* "Nov 26 10:42:42" */
+	char iso[40]; /* "2026-11-26T10:42:42" + ".%06ld" + "+01:00" added per line */
+	char tz[8];
+};
 
-			if (e)
-				*e = 0;
-			memmove(host, host + 1, strlen(host));
-		}
-		if (getaddrinfo(host, port, &hints, &ai) || !ai)
-			return;
-		fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0) {
-			sendto(fd, msg, n, MSG_DONTWAIT | MSG_NOSIGNAL, ai->ai_addr,
-			       ai->ai_addrlen);
-			close(fd);
-		}
-		freeaddrinfo(ai);
+static const struct tlog_clock *tlog_clock(struct timespec *ts)
+{
+	static __thread struct tlog_clock c;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, ts);
+	if (ts->tv_sec != c.sec) {
+		char z[8];
+
+		localtime_r(&ts->tv_sec, &tm);
+		strftime(c.bsd, sizeof(c.bsd), "%b %e %H:%M:%S", &tm);
+		strftime(c.iso, sizeof(c.iso), "%Y-%m-%dT%H:%M:%S", &tm);
+		strftime(z, sizeof(z), "%z", &tm); /* +0100 -> +01:00 */
+		snprintf(c.tz, sizeof(c.tz), "%.3s:%.2s", z, z + 3);
+		c.sec = ts->tv_sec;
 	}
+	return &c;
+}
+
+static char tlog_host[256];
+
+static void tlog_host_init(void)
+{
+	if (gethostname(tlog_host, sizeof(tlog_host) - 1) < 0 || !tlog_host[0])
+		snprintf(tlog_host, sizeof(tlog_host), "-");
+}
+
+static const char *tlog_hostname(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, tlog_host_init);
+	return tlog_host;
+}
+
+int tlog_format(const struct log_target *lt, int level, const char *line, char *buf, size_t size)
+{
+	const struct tlog_clock *c;
+	struct timespec ts;
+	int pri, n = 0, max = lt->len > 0 ? lt->len : TLOG_DEFAULT_LEN;
+	size_t len;
+
+	if (level < lt->minlvl)
+		level = lt->minlvl;
+	pri = lt->fac * 8 + level;
+	if (max > (int)size - 1)
+		max = (int)size - 1;
+	switch (lt->fmt) {
+	case TLOG_F_RFC3164:
+	case TLOG_F_LOCAL:
+		c = tlog_clock(&ts);
+		n = snprintf(buf, size, "<%d>%s lbd[%d]: ", pri, c->bsd, (int)getpid());
+		break;
+	case TLOG_F_RFC5424:
+		c = tlog_clock(&ts);
+		n = snprintf(buf, size, "<%d>1 %s.%06ld%s %s lbd %d - - ", pri, c->iso,
+			     ts.tv_nsec / 1000, c->tz, tlog_hostname(), (int)getpid());
+		break;
+	case TLOG_F_PRIORITY:
+		n = snprintf(buf, size, "<%d>", pri);
+		break;
+	case TLOG_F_SHORT:
+		n = snprintf(buf, size, "<%d>", level);
+		break;
+	case TLOG_F_TIMED:
+		c = tlog_clock(&ts);
+		n = snprintf(buf, size, "<%d>%s.%06ld%s ", level, c->iso, ts.tv_nsec / 1000, c->tz);
+		break;
+	case TLOG_F_ISO:
+		c = tlog_clock(&ts);
+		n = snprintf(buf, size, "%s.%06ld%s ", c->iso, ts.tv_nsec / 1000, c->tz);
+		break;
+	default: /* raw */
+		break;
+	}
+	if (n < 0)
+		n = 0;
+	if (n > max)
+		n = max;
+	len = strlen(line);
+	if (len > (size_t)(max - n))
+		len = (size_t)(max - n);
+	memcpy(buf + n, line, len);
+	buf[n + len] = 0;
+	return n + (int)len;
 }
 
 static void emit_list(struct list_head *logs, int level, const char *line)
 {
 	struct log_target *t;
+	char msg[TLOG_MAX_LEN + 2];
+	int n, fd;
 
 	list_for_each(t, logs, list) {
-		if (!t->target)
+		if (!t->target || t->kind == TLOG_T_NONE || level > t->maxlvl)
 			continue;
-		if (!strcmp(t->target, "stdout") || !strcmp(t->target, "stderr")) {
-			FILE *f = t->target[3] == 'o' ? stdout : stderr;
-
-			pthread_mutex_lock(&tlog_lock);
-			fprintf(f, "%s\n", line);
-			fflush(f);
-			pthread_mutex_unlock(&tlog_lock);
-		} else if (strcmp(t->target, "global")) {
-			send_syslog(t->target, facility_num(t->facility), level, line);
+		n = tlog_format(t, level, line, msg, sizeof(msg) - 1);
+		if (t->kind == TLOG_T_FD) {
+			/* one write per line: lines of several threads do not mix */
+			msg[n++] = '\n';
+			if (write(t->fd, msg, n) < 0) {
+				/* a full pipe or a closed descriptor: the line is lost, as HAProxy */
+			}
+			continue;
 		}
+		fd = dgram_sock(t->addr.ss_family);
+		if (fd >= 0)
+			sendto(fd, msg, n, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&t->addr,
+			       t->addrlen);
 	}
 }
 
