@@ -913,7 +913,7 @@ static int cmd_up(int argc, char **argv)
 		fprintf(stderr, "lbctl: up: cannot run %s: %s\n", lbdbin, strerror(errno));
 		_exit(127);
 	}
-	/* lbd -D returns once its sockets are open and it has forked away. */
+	/* lbd -D returns once the daemon is up (pidfile, sockets, workers), 1 if it died first. */
 	if (waitpid(child, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		die("up: lbd failed to start (exit status %d); run 'lbd -c -f %s' to check the "
 		    "configuration",

@@ -34,6 +34,15 @@ gone() {
 	done
 	! kill -0 "$1" 2>/dev/null
 }
+# estab PORT: wait (up to 5 s) until a client connection to 127.0.0.1:PORT is established
+estab() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -n "$(ss -Htn state established "( dst 127.0.0.1:$1 )")" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
 DEFAULTS="defaults
     mode tcp
     timeout connect 1s
@@ -82,10 +91,21 @@ stop_lbd
 # ---- -D -p: daemon with a pidfile ----
 pidf=$T_TMP/lbd.pid
 timeout 5 "$LBD" -D -p "$pidf" -f "$cfg" >"$T_TMP/daemon.out" 2>&1
-expect_eq "-D: the command returns 0 at once" "$?" 0
+expect_eq "-D: the command returns 0 once the daemon is up" "$?" 0
+# lbd -D returns only once the daemon wrote its pidfile and listens: no wait here
 dpid=$(cat "$pidf" 2>/dev/null)
-[ -n "$dpid" ] && T_PIDS+=($dpid)
-check "-p: the pidfile holds the daemon's pid (${dpid:-none})" kill -0 "${dpid:-999999}"
+if [ -n "$dpid" ]; then
+	T_PIDS+=($dpid)
+else
+	# do not leave an orphan daemon holding the port for the next tests
+	dpid=$(ss -Hltnp "sport = :$FE" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
+	[ -n "$dpid" ] && T_PIDS+=($dpid)
+	dpid=
+fi
+check "-p: the pidfile holds the daemon's pid as soon as lbd -D returns (${dpid:-none})" \
+	kill -0 "${dpid:-999999}"
+expect_eq "-D: ... and it is listening by then" \
+	"$(ss -Hltn "sport = :$FE" | wc -l)" 1
 check "-D: the daemon is detached: not our child, in a session of its own" \
 	[ "$(ps -o ppid= -p "${dpid:-999999}" | tr -d ' ')" != "$$" -a \
 	"$(ps -o sid= -p "${dpid:-999999}" | tr -d ' ')" != "$(ps -o sid= -p $$ | tr -d ' ')" ]
@@ -95,13 +115,25 @@ kill -TERM "${dpid:-999999}" 2>/dev/null
 check "-D: SIGTERM stops the daemon" gone "${dpid:-999999}" 30
 check "-p: the pidfile is removed at exit" [ ! -e "$pidf" ]
 
+# A daemon that fails after detaching (its stats socket cannot be made):
+# lbd -D says so and exits 1, and leaves no pidfile behind.
+touch "$T_TMP/afile"
+printf 'global\n    stats socket %s/afile/api.sock level admin\n' "$T_TMP" >"$T_TMP/dfail.cfg"
+cat "$cfg" >>"$T_TMP/dfail.cfg"
+timeout 5 "$LBD" -D -p "$pidf" -f "$T_TMP/dfail.cfg" >"$T_TMP/daemon.out" 2>&1
+rc=$?
+expect_eq "-D: a daemon that dies before it is ready makes lbd -D exit 1" "$rc" 1
+check "-D: ... with a message" grep -q "the daemon exited before it was ready" "$T_TMP/daemon.out"
+check "-D: ... and no stale pidfile" [ ! -e "$pidf" ]
+check "-D: ... and nothing listening" [ -z "$(ss -Hltn "sport = :$FE")" ]
+
 # ---- SIGTERM / SIGINT stop at once, open connections included ----
 for sig in TERM INT; do
 	start_lbd "$cfg"
 	wait_port 127.0.0.1 $FE 5
 	CURL_TIMEOUT=8 get "http://127.0.0.1:$FE/slow?ms=4000" >"$T_TMP/slow.out" 2>&1 &
 	slow=$!
-	sleep 0.3
+	estab $FE
 	t0=$(date +%s%N)
 	kill -$sig $LBD_PID
 	check "SIG$sig: lbd exits at once despite an open connection" gone $LBD_PID 10
@@ -114,17 +146,20 @@ for sig in TERM INT; do
 done
 
 # ---- hard-stop-after bounds a soft stop ----
-printf 'global\n    hard-stop-after 400ms\n' >"$T_TMP/hs.cfg"
+printf 'global\n    hard-stop-after 1500ms\n' >"$T_TMP/hs.cfg"
 cat "$cfg" >>"$T_TMP/hs.cfg"
 start_lbd "$T_TMP/hs.cfg"
 wait_port 127.0.0.1 $FE 5
-CURL_TIMEOUT=8 get "http://127.0.0.1:$FE/slow?ms=4000" >/dev/null 2>&1 &
+CURL_TIMEOUT=12 get "http://127.0.0.1:$FE/slow?ms=8000" >/dev/null 2>&1 &
 slow=$!
-sleep 0.3
+estab $FE
+t0=$(date +%s%N)
 kill -USR1 $LBD_PID
-sleep 0.2
-check "hard-stop-after: still soft-stopping after 200ms" kill -0 $LBD_PID
-check "hard-stop-after 400ms: lbd exits without waiting for the 4s connection" gone $LBD_PID 15
+sleep 0.5
+check "hard-stop-after: still soft-stopping after 500ms" kill -0 $LBD_PID
+check "hard-stop-after 1500ms: lbd exits without waiting for the 8s connection" gone $LBD_PID 60
+dt=$((($(date +%s%N) - t0) / 1000000))
+check "hard-stop-after: ... after about 1500ms (${dt}ms)" [ "$dt" -ge 1400 -a "$dt" -lt 6000 ]
 check "hard-stop-after: it said so" grep -q "hard-stop-after expired: closing 1 remaining" "$T_TMP/lbd.log"
 wait $slow
 wait $LBD_PID 2>/dev/null

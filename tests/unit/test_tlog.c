@@ -190,7 +190,8 @@ int main(void)
 		T_OK(!strcmp(recv_one(ux, buf, sizeof(buf)), "alert"),
 		     "an alert passes the notice filter (got '%s')", buf);
 		T_OK(!strcmp(recv_one(ux, buf, sizeof(buf)), "<149>alert"),
-		     "minlevel notice caps a more severe alert: <149> = local2.notice (got '%s')", buf);
+		     "minlevel notice caps a more severe alert: <149> = local2.notice (got '%s')",
+		     buf);
 	}
 	model_free(m);
 
@@ -212,8 +213,10 @@ int main(void)
 	model_free(m);
 
 	/* ---- errors ---- */
-	m = cfg_load_string("t.cfg", "frontend f\n bind :80\n log tcp@127.0.0.1:514 local0\n", &err);
-	T_OK(!m && err && strstr(err, "t.cfg:3: 'log': target 'tcp@127.0.0.1:514' is not supported"),
+	m = cfg_load_string("t.cfg", "frontend f\n bind :80\n log tcp@127.0.0.1:514 local0\n",
+			    &err);
+	T_OK(!m && err &&
+		     strstr(err, "t.cfg:3: 'log': target 'tcp@127.0.0.1:514' is not supported"),
 	     "tcp@ target refused by name (%s)", err ? err : "");
 	free(err);
 	err = NULL;

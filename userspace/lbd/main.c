@@ -164,21 +164,48 @@ static int drop_privileges(struct global *g)
 	return 0;
 }
 
+/* The daemon's end of the readiness pipe (-1 when not daemonized). */
+static int ready_fd = -1;
+
+/*
+ * Detach as a daemon. The process that started lbd exits only once the
+ * daemon has its pidfile, listeners and workers (daemon_ready()): 0 then,
+ * 1 if the daemon died before that. So `lbd -D -p F && cat F` always finds
+ * the pid, as init scripts and systemd's Type=forking expect.
+ */
 static int daemonize(void)
 {
-	pid_t pid = fork();
-	int fd;
+	int p[2], fd;
+	pid_t pid;
 
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
 	if (pid < 0)
 		return -1;
-	if (pid > 0)
+	if (pid > 0) {
+		char c = 1;
+		ssize_t n;
+
+		close(p[1]);
+		do
+			n = read(p[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1 || c != 0) {
+			fprintf(stderr,
+				"lbd: the daemon exited before it was ready (see syslog)\n");
+			_exit(1);
+		}
 		_exit(0);
+	}
+	close(p[0]);
 	setsid();
 	pid = fork();
 	if (pid < 0)
 		return -1;
 	if (pid > 0)
 		_exit(0);
+	ready_fd = p[1];
 	fd = open("/dev/null", O_RDWR);
 	if (fd >= 0) {
 		dup2(fd, 0);
@@ -189,6 +216,19 @@ static int daemonize(void)
 			close(fd);
 	}
 	return 0;
+}
+
+/* Release the process that started the daemon: everything is up. */
+static void daemon_ready(void)
+{
+	char c = 0;
+
+	if (ready_fd < 0)
+		return;
+	if (write(ready_fd, &c, 1) != 1)
+		lb_warn("cannot notify the starting process: %s", strerror(errno));
+	close(ready_fd);
+	ready_fd = -1;
 }
 
 int main(int argc, char **argv)
@@ -289,18 +329,21 @@ int main(int argc, char **argv)
 		if (!lbd.debug)
 			lb_log_use_syslog(true);
 	}
-	if (pidfile || m->global.pidfile)
-		write_pidfile(pidfile ? pidfile : m->global.pidfile);
+	/* the one given at start, kept whatever a reload says (as HAProxy) */
+	if (!pidfile && m->global.pidfile)
+		pidfile = strdup(m->global.pidfile);
+	if (pidfile)
+		write_pidfile(pidfile);
 	if (control_start(&lbd, &err) < 0) {
 		lb_err("%s", err ? err : "cannot start the control plane");
-		return 1;
+		goto fail;
 	}
 	if (drop_privileges(&m->global) < 0)
-		return 1;
+		goto fail;
 	rc = workers_start(&lbd, m->global.nbthread);
 	if (rc < 0) {
 		lb_err("cannot start workers: %s", strerror(-rc));
-		return 1;
+		goto fail;
 	}
 
 	ev_signal_init(&sig_term, sig_cb, SIGTERM);
@@ -314,6 +357,7 @@ int main(int argc, char **argv)
 
 	lb_notice("lbd %s started: %d worker(s), %d listener(s), pid %d", XLB_VERSION, lbd.nworkers,
 		  lbd.nlisteners, lbd.pid);
+	daemon_ready();
 	ev_run(lbd.loop, 0);
 
 	workers_hard_stop(&lbd);
@@ -321,8 +365,13 @@ int main(int argc, char **argv)
 	listeners_close_all(&lbd);
 	control_exit(&lbd);
 	xdp_ctl_exit(&lbd);
-	if (pidfile || lbd.m->global.pidfile)
-		unlink(pidfile ? pidfile : lbd.m->global.pidfile);
+	if (pidfile)
+		unlink(pidfile);
 	lb_notice("lbd stopped");
 	return 0;
+fail:
+	/* no stale pidfile for a daemon that never ran */
+	if (pidfile)
+		unlink(pidfile);
+	return 1;
 }
