@@ -108,6 +108,21 @@ static void value_ok(const char *val, const char *ip, int port, int weight)
 		       v.weight);
 }
 
+/* A value naming a host: kept as a name (with port and weight) for the resolver. */
+static void value_name(const char *val, const char *host, int port, int weight)
+{
+	struct disc_value v;
+	const char *why = NULL;
+	int rc = disc_parse_value(val, strlen(val), &v, &why);
+
+	T_OK(rc == 0 && !strcmp(v.host, host) && v.port == port && v.weight == weight,
+	     "value '%s' -> host name %s port %d weight %d", shown(val), host, port, weight);
+	if (rc)
+		printf("#   refused: %s\n", why);
+	else if (strcmp(v.host, host) || v.port != port || v.weight != weight)
+		printf("#   got host '%s' port %d weight %d\n", v.host, v.port, v.weight);
+}
+
 static void value_bad(const char *val, const char *needle)
 {
 	struct disc_value v;
@@ -136,7 +151,18 @@ static void test_values(void)
 	value_bad("", "empty");
 	value_bad("  \n", "empty");
 	value_bad("{", "not a JSON object");
-	value_bad("{\"addr\":\"web.example\",\"port\":80}", "'addr'");
+	value_name("{\"addr\":\"web.example\",\"port\":80}", "web.example", 80, -1);
+	value_name("{\"addr\":\"db-1.svc_a.internal\",\"port\":\"5432\",\"weight\":3}",
+		   "db-1.svc_a.internal", 5432, 3);
+	value_name("web1:80", "web1", 80, -1);
+	value_name("localhost:8080\n", "localhost", 8080, -1);
+	value_bad("{\"addr\":\"web..example\",\"port\":80}", "'addr'");
+	value_bad("{\"addr\":\"-web\",\"port\":80}", "'addr'");
+	value_bad("{\"addr\":\"10.0.0.256\",\"port\":80}", "'addr'");
+	value_bad("{\"addr\":\"web example\",\"port\":80}", "'addr'");
+	value_bad("web/1:80", "not an IP address or a host name");
+	value_bad("1.2.3:80", "not an IP address or a host name");
+	value_bad("[web1]:80", "[IPv6]:PORT");
 	value_bad("{\"addr\":10,\"port\":80}", "'addr'");
 	value_bad("{\"port\":80}", "'addr'");
 	value_bad("{\"addr\":\"10.0.0.5\"}", "'port'");
@@ -148,7 +174,6 @@ static void test_values(void)
 	value_bad("{\"addr\":\"10.0.0.5\",\"port\":80,\"weight\":-1}", "'weight'");
 	value_bad("nonsense", "not JSON and not IP:PORT");
 	value_bad("10.0.0.5", "not JSON and not IP:PORT");
-	value_bad("web1:80", "not an IP address");
 	value_bad("::1:80", "not JSON and not IP:PORT");
 	value_bad("10.0.0.5:0", "port");
 	value_bad("10.0.0.5:8o", "port");

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <netdb.h>
 
 #include "api.h"
 #include "cfg.h"
@@ -161,6 +162,47 @@ static int parse_ip(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 	return -1;
 }
 
+/*
+ * A host name lbd resolves: letters, digits, '-', '_' and '.', labels of at
+ * most 63 bytes, 253 in all, not starting with '-' or '.', and not all
+ * digits and dots (that is a malformed IPv4 address, not a name).
+ */
+static bool valid_host(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+	bool alpha = false;
+
+	if (!len || len > DISC_MAX_HOST || s[0] == '-' || s[0] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '.') {
+			if (!label)
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!isalnum(c) && c != '-' && c != '_')
+			return false;
+		if (++label > 63)
+			return false;
+		alpha |= !isdigit(c);
+	}
+	return alpha;
+}
+
+/* host is an IP literal (to addr) or a name to resolve (to v->host). */
+static int set_host(struct disc_value *v, const char *host, bool bracketed)
+{
+	if (parse_ip(host, &v->addr, &v->addrlen) == 0)
+		return v->addr.ss_family == AF_INET6 && !bracketed ? -1 : 0;
+	if (bracketed || !valid_host(host))
+		return -1;
+	snprintf(v->host, sizeof(v->host), "%s", host);
+	return 0;
+}
+
 static void set_port(struct sockaddr_storage *ss, int port)
 {
 	if (ss->ss_family == AF_INET)
@@ -193,8 +235,9 @@ static int parse_json_value(const char *val, size_t len, struct disc_value *out,
 	a = json_object_get(root, "addr");
 	p = json_object_get(root, "port");
 	w = json_object_get(root, "weight");
-	if (!json_is_string(a) || parse_ip(json_string_value(a), &out->addr, &out->addrlen) < 0) {
-		*why = "'addr' is not an IP address";
+	if (!json_is_string(a) || (parse_ip(json_string_value(a), &out->addr, &out->addrlen) < 0 &&
+				   set_host(out, json_string_value(a), false) < 0)) {
+		*why = "'addr' is not an IP address or a host name";
 		goto out;
 	}
 	if (json_is_integer(p) && json_integer_value(p) >= 1 && json_integer_value(p) <= 65535) {
@@ -207,7 +250,9 @@ static int parse_json_value(const char *val, size_t len, struct disc_value *out,
 		*why = "'port' is not a port number (1-65535)";
 		goto out;
 	}
-	set_port(&out->addr, port);
+	out->port = port;
+	if (!out->host[0])
+		set_port(&out->addr, port);
 	out->weight = -1;
 	if (w && !json_is_null(w)) {
 		if (!json_is_integer(w) || json_integer_value(w) < 0 ||
@@ -226,11 +271,11 @@ out:
 /* "IP:PORT" or "[IPv6]:PORT". */
 static int parse_bare_value(const char *val, size_t len, struct disc_value *out, const char **why)
 {
-	char buf[128], *host, *port;
+	char buf[DISC_MAX_HOST + 16], *host, *port;
 	int p;
 
 	if (len >= sizeof(buf)) {
-		*why = "value too long for IP:PORT";
+		*why = "value too long for HOST:PORT";
 		return -1;
 	}
 	memcpy(buf, val, len);
@@ -258,9 +303,8 @@ static int parse_bare_value(const char *val, size_t len, struct disc_value *out,
 		*port++ = '\0';
 		host = buf;
 	}
-	if (parse_ip(host, &out->addr, &out->addrlen) < 0 ||
-	    (out->addr.ss_family == AF_INET6 && buf[0] != '[')) {
-		*why = "the host is not an IP address (names are not resolved)";
+	if (set_host(out, host, buf[0] == '[') < 0) {
+		*why = "the host is not an IP address or a host name";
 		return -1;
 	}
 	p = parse_port(port);
@@ -268,7 +312,9 @@ static int parse_bare_value(const char *val, size_t len, struct disc_value *out,
 		*why = "the port is not a port number (1-65535)";
 		return -1;
 	}
-	set_port(&out->addr, p);
+	out->port = p;
+	if (!out->host[0])
+		set_port(&out->addr, p);
 	out->weight = -1;
 	return 0;
 }
@@ -636,15 +682,11 @@ static void reconcile(struct disc_source *src, struct proxy *be, bool quiet)
 }
 
 /* Set an entry from a usable value and apply it. */
-static void ent_set(struct disc_source *src, const char *key, const struct disc_value *v,
-		    int64_t rev)
+/* The entry of key, made (with its server name) if new; NULL when the key is unusable. */
+static struct disc_entry *ent_named(struct disc_source *src, const char *key)
 {
 	struct disc_entry *e = ent_find(src, key);
 	size_t plen = strlen(src->cfg->prefix);
-	int old_weight;
-	bool was_valid;
-	struct proxy *be;
-	struct server *s;
 
 	if (!e || !e->name) {
 		char *name = NULL;
@@ -653,7 +695,7 @@ static void ent_set(struct disc_source *src, const char *key, const struct disc_
 			lb_warn("discovery: backend '%s': key '%s' skipped: outside prefix '%s'",
 				src->be_name, key, src->cfg->prefix);
 			src->nskipped++;
-			return;
+			return NULL;
 		}
 		name = disc_server_name(key + plen, strlen(key + plen));
 		if (!name) {
@@ -661,7 +703,7 @@ static void ent_set(struct disc_source *src, const char *key, const struct disc_
 				"after the prefix",
 				src->be_name, key);
 			src->nskipped++;
-			return;
+			return NULL;
 		}
 		if (!e)
 			e = ent_insert(src, key);
@@ -669,10 +711,25 @@ static void ent_set(struct disc_source *src, const char *key, const struct disc_
 			free(name);
 			lb_err("discovery: backend '%s': key '%s' dropped: out of memory",
 			       src->be_name, key);
-			return;
+			return NULL;
 		}
 		e->name = name;
 	}
+	return e;
+}
+
+static void ent_set(struct disc_source *src, const char *key, const struct disc_value *v,
+		    int64_t rev)
+{
+	struct disc_entry *e = ent_named(src, key);
+	int old_weight;
+	bool was_valid;
+	struct proxy *be;
+	struct server *s;
+
+	if (!e)
+		return;
+	e->resolving = 0; /* a name resolution still running for an older value is void */
 	if (src->in_sync)
 		e->seen = src->sync_gen;
 	e->mod_rev = rev;
@@ -697,6 +754,68 @@ static void ent_set(struct disc_source *src, const char *key, const struct disc_
 	}
 }
 
+/*
+ * A value with a host name: the entry counts as reported (a listing keeps
+ * it) while the resolver thread looks the name up; the server is added or
+ * updated when the answer comes (disc_resolved), unless the key changed or
+ * went away meanwhile. Until then a server the key already had keeps its
+ * address.
+ */
+static void ent_resolve(struct disc_source *src, const char *key, const struct disc_value *v,
+			int64_t rev)
+{
+	static uint64_t seq;
+	struct disc_entry *e = ent_named(src, key);
+
+	if (!e)
+		return;
+	if (src->in_sync)
+		e->seen = src->sync_gen;
+	e->mod_rev = rev;
+	e->resolving = ++seq;
+	if (disc_dns_submit(src, key, v, rev, e->resolving) < 0) {
+		e->resolving = 0;
+		src->nskipped++;
+		lb_warn("discovery: backend '%s': key '%s' skipped: cannot queue the resolution of '%s'",
+			src->be_name, key, v->host);
+	}
+}
+
+void disc_resolved(struct disc_source *src, uint64_t serial, const char *key, uint64_t id,
+		   int64_t rev, const char *host, int weight, const struct sockaddr_storage *addr,
+		   socklen_t addrlen, int gai)
+{
+	struct disc_source *it;
+	struct disc_entry *e;
+	struct disc_value v;
+	bool found = false;
+
+	list_for_each(it, &sources, list) {
+		if (it == src && it->serial == serial) {
+			found = true;
+			break;
+		}
+	}
+	if (!found)
+		return; /* the source stopped (reload, exit) */
+	e = ent_find(src, key);
+	if (!e || e->resolving != id)
+		return; /* the key changed or went away meanwhile */
+	e->resolving = 0;
+	if (gai) {
+		src->nskipped++;
+		lb_warn("discovery: backend '%s': key '%s' skipped: cannot resolve '%s': %s",
+			src->be_name, key, host, gai_strerror(gai));
+		return;
+	}
+	memset(&v, 0, sizeof(v));
+	v.addr = *addr;
+	v.addrlen = addrlen;
+	v.weight = weight;
+	lb_info("discovery: backend '%s': key '%s': '%s' resolved", src->be_name, key, host);
+	ent_set(src, key, &v, rev);
+}
+
 void disc_put(struct disc_source *src, const char *key, const char *val, size_t len, int64_t rev)
 {
 	struct disc_entry *e = ent_find(src, key);
@@ -719,7 +838,10 @@ void disc_put(struct disc_source *src, const char *key, const char *val, size_t 
 		}
 		return;
 	}
-	ent_set(src, key, &v, rev);
+	if (v.host[0])
+		ent_resolve(src, key, &v, rev);
+	else
+		ent_set(src, key, &v, rev);
 }
 
 static void ent_drop(struct disc_source *src, struct disc_entry *e, const char *why, bool quiet)
@@ -989,6 +1111,7 @@ void disc_set_online(struct disc_source *src, bool online, const char *detail)
 
 static struct disc_source *src_new(const char *be_name, struct disc_cfg *dc)
 {
+	static uint64_t serials;
 	struct disc_source *src = calloc(1, sizeof(*src));
 	int rc;
 
@@ -999,6 +1122,7 @@ static struct disc_source *src_new(const char *be_name, struct disc_cfg *dc)
 	}
 	disc_cfg_get(dc);
 	src->cfg = dc;
+	src->serial = ++serials;
 	list_add_tail(&src->list, &sources);
 	rc = dc->ops->start(src);
 	if (rc < 0)

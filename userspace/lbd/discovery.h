@@ -29,6 +29,7 @@
 struct cfg_ctx;
 struct disc_cfg;
 struct disc_source;
+struct disc_value;
 
 /* A source of servers: one implementation per store, each in its own file. */
 struct discovery_ops {
@@ -70,6 +71,7 @@ struct disc_entry {
 	int weight; /* -1 = not given: the backend's default-server weight */
 	int64_t mod_rev; /* store revision of the last value seen, valid or not */
 	uint32_t seen; /* sync generation that last reported it */
+	uint64_t resolving; /* id of the pending host name resolution, 0 = none */
 };
 
 /* The discovery of one backend. */
@@ -89,6 +91,7 @@ struct disc_source {
 	bool online; /* the store answers */
 	bool outage_logged; /* an outage was logged and its end is not yet */
 	uint64_t nputs, ndels, nskipped; /* counters for `show discovery` */
+	uint64_t serial; /* unique per source: resolutions outliving it are dropped */
 };
 
 /* ---- for sources ---- */
@@ -111,6 +114,22 @@ void disc_del(struct disc_source *src, const char *key, int64_t rev);
  */
 void disc_set_online(struct disc_source *src, bool online, const char *detail);
 
+/*
+ * Host names in values are resolved off the control loop (discovery_dns.c):
+ * one resolver thread runs getaddrinfo() for each submitted name and hands
+ * the answer back to the control loop, which applies it with disc_resolved()
+ * unless the key changed meanwhile. 0, or -1 when the job cannot be queued.
+ */
+int disc_dns_submit(struct disc_source *src, const char *key, const struct disc_value *v,
+		    int64_t rev, uint64_t id);
+/*
+ * On the control loop: the answer for job id (src is only compared, it may
+ * be gone). gai is 0 with addr set (port included), or a getaddrinfo error.
+ */
+void disc_resolved(struct disc_source *src, uint64_t serial, const char *key, uint64_t id,
+		   int64_t rev, const char *host, int weight, const struct sockaddr_storage *addr,
+		   socklen_t addrlen, int gai);
+
 /* Register a source implementation (from a constructor). */
 void discovery_register(const struct discovery_ops *ops);
 
@@ -131,10 +150,17 @@ void discovery_reload(struct lbd *d, struct model *nm);
 
 /* ---- helpers, exported for the unit tests ---- */
 
-/* A parsed value: JSON {"addr": IP, "port": N, "weight": W} or "IP:PORT", "[IPv6]:PORT". */
+/*
+ * A parsed value: JSON {"addr": IP or NAME, "port": N, "weight": W}, or
+ * "IP:PORT", "NAME:PORT", "[IPv6]:PORT".
+ */
+#define DISC_MAX_HOST 253 /* the longest DNS name */
+
 struct disc_value {
-	struct sockaddr_storage addr;
+	struct sockaddr_storage addr; /* when host is empty */
 	socklen_t addrlen;
+	char host[DISC_MAX_HOST + 1]; /* a host name to resolve, "" for an IP literal */
+	int port; /* the port, also when host is set */
 	int weight; /* -1 when not given */
 };
 /* 0, or -1 with *why pointing to a static reason. */
