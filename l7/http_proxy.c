@@ -41,6 +41,7 @@
 #include "cfg.h"
 #include "http1.h"
 #include "http_proxy.h"
+#include "stats_page.h"
 #include "lbd.h"
 #include "log.h"
 #include "tls.h"
@@ -156,6 +157,8 @@ static int compile_proxy(struct proxy *px, char **err)
 
 	if (px->l7 || (px->cap & PX_CAP_DEF))
 		return 0;
+	if (l7_stats_check(px, err) < 0)
+		return -1;
 	lp = calloc(1, sizeof(*lp));
 	if (!lp)
 		return cfg_err(err, "out of memory");
@@ -1318,6 +1321,9 @@ static void process_request(struct hconn *h)
 	}
 	hc_env(h, &env);
 	v = l7_http_req_rules(h->fe, &env, &t->reqv, &t->arena, &reply);
+	/* the statistics page: after the frontend's rules, before use_backend (as HAProxy) */
+	if (v == L7_CONTINUE && l7_stats_request(h->fe, &t->reqv, &reply))
+		v = L7_REPLY;
 	if (v == L7_CONTINUE) {
 		be = route(h, &env);
 		if (!be) {
@@ -1333,7 +1339,13 @@ static void process_request(struct hconn *h)
 				return;
 			}
 			v = l7_http_req_rules(be, &env, &t->reqv, &t->arena, &reply);
+			if (v == L7_CONTINUE && l7_stats_request(be, &t->reqv, &reply))
+				v = L7_REPLY;
 		}
+	}
+	if (v == L7_REPLY && !reply.data && reply.term == 'L' && reply.status == 500) {
+		txn_error(h, 500, 'P', 'R');
+		return;
 	}
 	if (v == L7_REPLY) {
 		if (reply.status == 403 || reply.close)

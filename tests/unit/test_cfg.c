@@ -1005,6 +1005,102 @@ static void test_http_reuse(void)
 	    "http-reuse always is refused with file:line");
 }
 
+/* `stats ...` in proxies: HAProxy's HTTP statistics page. */
+#define HTTP_FE(x) "defaults\n mode http\nfrontend f\n bind :8080\n" x
+static void test_stats_page(void)
+{
+	struct model *m;
+	struct proxy *p;
+
+	m = good_m(HTTP_FE(" stats enable\n"), "stats enable");
+	p = px(m, "f");
+	T_OK(p && p->stats.enabled && !p->stats.uri && !p->stats.realm && !p->stats.auth &&
+		     !p->stats.refresh_s,
+	     "stats enable: defaults (uri, realm, no auth, no refresh)");
+	model_free(m);
+	m = good_m("defaults\n mode http\nlisten stats\n bind 127.0.0.1:8404\n"
+		   " stats enable\n stats uri /stats\n stats refresh 10s\n"
+		   " stats realm Haproxy\\ Statistics\n stats auth admin:secret\n"
+		   " stats auth ops:p:w\n stats hide-version\n stats show-legends\n"
+		   " stats show-node edge1\n stats show-desc front door\n stats scope .\n"
+		   " stats scope other\n stats show-modules\n",
+		   "the usual HAProxy stats listen");
+	p = px(m, "stats");
+	T_OK(p && p->stats.enabled && p->stats.own && !strcmp(p->stats.uri, "/stats") &&
+		     p->stats.refresh_s == 10 && !strcmp(p->stats.realm, "Haproxy Statistics") &&
+		     p->stats.auth && !strcmp(p->stats.auth[0], "admin:secret") &&
+		     !strcmp(p->stats.auth[1], "ops:p:w") && !p->stats.auth[2] &&
+		     p->stats.hide_version && p->stats.show_legends && p->stats.show_node &&
+		     !strcmp(p->stats.node, "edge1") && p->stats.show_desc &&
+		     !strcmp(p->stats.desc, "front door") && !strcmp(p->stats.scope[0], ".") &&
+		     !strcmp(p->stats.scope[1], "other") && !p->stats.scope[2] &&
+		     p->stats.loc.line == 5,
+	     "stats keywords stored");
+	model_free(m);
+	m = good_m(HTTP_FE(" stats uri /s\n"), "stats uri alone");
+	p = px(m, "f");
+	T_OK(p && p->stats.enabled, "stats uri implies stats enable");
+	model_free(m);
+	m = good_m(HTTP_FE(" stats auth a:b\n"), "stats auth alone");
+	p = px(m, "f");
+	T_OK(p && p->stats.enabled && !p->stats.uri, "stats auth implies stats enable");
+	model_free(m);
+	m = good_m(HTTP_FE(" stats show-node\n stats show-desc\n"), "show-node/show-desc bare");
+	p = px(m, "f");
+	T_OK(p && p->stats.show_node && !p->stats.node && p->stats.show_desc && !p->stats.desc,
+	     "show-node and show-desc without a value use the global ones");
+	model_free(m);
+	/* defaults: inherited and deep-copied */
+	m = good_m("defaults\n mode http\n stats uri /st\n stats auth a:b\n stats refresh 5s\n"
+		   "frontend f\n bind :8080\n stats auth c:d\nbackend b\n server s 127.0.0.1:80\n",
+		   "stats in defaults");
+	p = px(m, "f");
+	T_OK(p && p->stats.enabled && p->stats.own && !strcmp(p->stats.uri, "/st") &&
+		     p->stats.refresh_s == 5 && !strcmp(p->stats.auth[0], "a:b") &&
+		     !strcmp(p->stats.auth[1], "c:d"),
+	     "stats inherited from defaults, then extended");
+	p = px(m, "b");
+	T_OK(p && p->stats.enabled && !p->stats.own && !strcmp(p->stats.uri, "/st") &&
+		     !strcmp(p->stats.auth[0], "a:b") && !p->stats.auth[1],
+	     "the defaults' auth list is copied, not shared");
+	model_free(m);
+	/* inherited only, in a mode tcp proxy: ignored as HAProxy does */
+	good("defaults\n mode http\n stats enable\nlisten db\n mode tcp\n bind :3306\n"
+	     " server s 127.0.0.1:3306\n",
+	     "stats from defaults in a tcp listen: ignored");
+	bad(FE(" stats enable\n"),
+	    "t.cfg:3: proxy 'f': the statistics page ('stats ...') needs 'mode http'",
+	    "stats in a mode tcp frontend");
+	bad("listen l\n bind :80\n stats uri /s\n mode tcp\n",
+	    "t.cfg:3: proxy 'l': the statistics page", "stats uri then mode tcp");
+	bad(HTTP_FE(" stats admin if TRUE\n"),
+	    "t.cfg:5: 'stats admin' is not supported by lbd (the statistics page is read-only); "
+	    "change servers' state through the runtime API",
+	    "stats admin");
+	bad(HTTP_FE(" stats http-request deny\n"), "'stats http-request' is not supported by lbd",
+	    "stats http-request");
+	bad(HTTP_FE(" stats frob\n"), "t.cfg:5: 'stats frob': unknown keyword", "stats frob");
+	bad(HTTP_FE(" stats\n"), "'stats': expected one of 'enable', 'uri'", "stats alone");
+	bad(HTTP_FE(" stats socket /run/x.sock\n"),
+	    "'stats socket' is only allowed in the 'global' section", "stats socket in a proxy");
+	bad(HTTP_FE(" stats enable x\n"), "'stats enable': expected no argument",
+	    "stats enable extra");
+	bad(HTTP_FE(" stats uri\n"), "'stats uri': expected a URI prefix", "stats uri missing");
+	bad(HTTP_FE(" stats uri /a /b\n"), "got extra argument '/b'", "stats uri extra");
+	bad(HTTP_FE(" stats auth admin\n"), "'stats auth': expected user:password, got 'admin'",
+	    "stats auth without colon");
+	bad(HTTP_FE(" stats auth :pw\n"), "'stats auth': expected user:password",
+	    "stats auth without user");
+	bad(HTTP_FE(" stats refresh soon\n"), "'stats refresh': expected a delay such as 10s",
+	    "stats refresh bad time");
+	bad(HTTP_FE(" stats realm\n"), "'stats realm': expected a realm", "stats realm missing");
+	bad(HTTP_FE(" stats scope\n"), "'stats scope': expected a proxy name", "scope missing");
+	bad(HTTP_FE(" stats show-node a b\n"), "'stats show-node': expected at most a node name",
+	    "show-node extra");
+	bad(HTTP_FE(" stats hide-version now\n"), "'stats hide-version': expected no argument",
+	    "hide-version extra");
+}
+
 static void test_log_stats_misc(void)
 {
 	struct model *m;
@@ -1040,11 +1136,7 @@ static void test_log_stats_misc(void)
 	bad(BE(" log-format x\n"), "'log-format' is not allowed in 'backend' section",
 	    "log-format in backend");
 
-	bad(FE(" stats uri /stats\n"),
-	    "t.cfg:3: 'stats uri' (HAProxy's HTTP statistics page) is not supported by lbd",
-	    "stats uri in proxy");
-	bad(FE(" stats enable\n"), "'stats enable' (HAProxy's HTTP statistics page)",
-	    "stats enable");
+	test_stats_page();
 	bad(FE(" capture request header Host len 64\n"),
 	    "t.cfg:3: 'capture' is an HAProxy keyword that lbd does not support", "capture");
 	bad(FE(" frob\n"), "t.cfg:3: unknown keyword 'frob' in 'frontend' section",

@@ -38,6 +38,7 @@
 #include "control.h"
 #include "health.h"
 #include "log.h"
+#include "stats_page.h"
 #include "tlog.h"
 #include "version.h"
 
@@ -48,10 +49,14 @@
 #define API_BACKLOG 64
 #define API_ACCEPT_PAUSE 1.0 /* seconds without accepting after EMFILE/ENFILE */
 
+struct stat_row;
 struct api_out {
 	char *buf;
 	size_t len, cap;
 	bool oom;
+	/* `show stat` rows: called after each row is written at buf + off (the stats page) */
+	void (*row_cb)(void *arg, const struct stat_row *row, size_t off, size_t len);
+	void *row_arg;
 };
 
 /* A listening socket of `stats socket`. */
@@ -716,6 +721,8 @@ static const char *const stat_cols[] = {
 /* One row: values by column, formatted into a small arena. */
 struct stat_row {
 	const char *v[NSTAT_COLS];
+	int type; /* 0 frontend, 1 backend, 2 server */
+	bool up, maint; /* servers: usable, in maintenance */
 	char arena[4096];
 	size_t used;
 };
@@ -774,17 +781,23 @@ static void csv_field(struct api_out *o, const char *v)
 
 static void row_emit(struct api_out *o, struct stat_row *row)
 {
+	size_t off = o->len;
+
 	for (int i = 0; i < NSTAT_COLS; i++) {
 		csv_field(o, row->v[i]);
 		api_puts(o, ",");
 	}
 	api_puts(o, "\n");
+	if (o->row_cb && !o->oom)
+		o->row_cb(o->row_arg, row, off, o->len - off);
 }
 
 static void row_common(struct stat_row *row, struct proxy *px, const char *svname, int type)
 {
 	memset(row->v, 0, sizeof(row->v));
 	row->used = 0;
+	row->type = type;
+	row->up = row->maint = false;
 	row_set(row, "pxname", "%s", px->name);
 	row_set(row, "svname", "%s", svname);
 	row_set(row, "pid", "1");
@@ -851,6 +864,8 @@ static void stat_server_row(struct api_out *o, struct stat_row *row, struct prox
 
 	health_get_info(s, &hi);
 	row_common(row, be, s->name, 2);
+	row->up = server_usable(s);
+	row->maint = s->admin == SRV_ADMIN_MAINT;
 	row_u64(row, "qcur", __atomic_load_n(&s->queued, __ATOMIC_RELAXED));
 	row_u64(row, "scur", __atomic_load_n(&s->cur_conns, __ATOMIC_RELAXED));
 	row_u64(row, "smax", __atomic_load_n(&s->max_conns_seen, __ATOMIC_RELAXED));
@@ -971,10 +986,40 @@ static void stat_frontend_row(struct api_out *o, struct stat_row *row, struct pr
 	row_emit(o, row);
 }
 
+/*
+ * The CSV of `show stat` for filter f: the header line, then for each proxy
+ * its frontend row, its servers' rows and its backend row. Used by the
+ * command and by the HTTP statistics page's snapshot (o->row_cb).
+ */
+static void stat_csv(struct api_out *o, const struct stat_filter *f)
+{
+	struct stat_row *row = malloc(sizeof(*row));
+	struct proxy *px;
+
+	if (!row) {
+		api_puts(o, "Out of memory.\n");
+		return;
+	}
+	api_puts(o, "# ");
+	for (int i = 0; i < NSTAT_COLS; i++) {
+		api_puts(o, stat_cols[i]);
+		api_puts(o, ",");
+	}
+	api_puts(o, "\n");
+	list_for_each(px, &api_lbd->m->proxies, list) {
+		if (f->px && f->px != px)
+			continue;
+		if ((px->cap & PX_CAP_FE) && (f->types & 1))
+			stat_frontend_row(o, row, px);
+		if (px->cap & PX_CAP_BE)
+			stat_backend_rows(o, row, px, f);
+	}
+	free(row);
+}
+
 static void cmd_show_stat(struct api_req *r, char **args, int nargs)
 {
 	struct stat_filter f = { .types = 7, .sid = -1 };
-	struct stat_row *row;
 	struct proxy *px;
 	int i = 2;
 
@@ -1013,26 +1058,89 @@ static void cmd_show_stat(struct api_req *r, char **args, int nargs)
 			return;
 		}
 	}
-	row = malloc(sizeof(*row));
-	if (!row) {
-		api_puts(r->out, "Out of memory.\n");
+	stat_csv(r->out, &f);
+}
+
+/*
+ * The HTTP statistics page (l7/stats_page.c): while some proxy enables it,
+ * the control loop renders `show stat` into a snapshot every
+ * STATS_SNAP_INTERVAL and publishes it; the workers serve the latest one.
+ */
+static ev_timer snap_timer;
+
+struct snap_build {
+	struct stats_snap *s;
+	bool failed;
+};
+
+static void snap_row(void *arg, const struct stat_row *row, size_t off, size_t len)
+{
+	struct snap_build *sb = arg;
+
+	if (stats_snap_add_row(sb->s, row->v, row->type, row->up, row->maint, off, len) < 0)
+		sb->failed = true;
+}
+
+static void stats_snap_render(void)
+{
+	const struct stat_filter all = { .types = 7, .sid = -1 };
+	struct snap_build sb = { .s = stats_snap_new(stat_cols, NSTAT_COLS) };
+	struct api_out o = { .row_cb = snap_row, .row_arg = &sb };
+	struct lbd *d = api_lbd;
+	struct model *m = d->m;
+	char host[256] = "";
+	struct proxy *px;
+	const char *nl;
+
+	if (!sb.s)
+		return;
+	stat_csv(&o, &all);
+	nl = o.buf ? memchr(o.buf, '\n', o.len) : NULL;
+	if (o.oom || sb.failed || !nl) {
+		free(o.buf);
+		stats_snap_put(sb.s);
 		return;
 	}
-	api_puts(r->out, "# ");
-	for (i = 0; i < NSTAT_COLS; i++) {
-		api_puts(r->out, stat_cols[i]);
-		api_puts(r->out, ",");
+	stats_snap_set_csv(sb.s, o.buf, o.len, nl + 1 - o.buf);
+	sb.s->pid = d->pid;
+	sb.s->nbthread = d->nworkers;
+	sb.s->maxconn = m->global.maxconn;
+	sb.s->uptime_s = (now_ms() - d->start_ms) / 1000;
+	list_for_each(px, &m->proxies, list)
+		if (px->cap & PX_CAP_FE)
+			sb.s->curconn += __atomic_load_n(&px->cur_conns, __ATOMIC_RELAXED);
+	gethostname(host, sizeof(host) - 1);
+	sb.s->node = strdup(m->global.node ? m->global.node : host);
+	if (m->global.description)
+		sb.s->desc = strdup(m->global.description);
+	stats_snap_publish(sb.s);
+}
+
+static void snap_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	stats_snap_render();
+}
+
+/* Start or stop the snapshots as the current model asks (start, reload). */
+static void stats_snap_update(void)
+{
+	if (!api_loop || !api_lbd || !api_lbd->m)
+		return;
+	if (stats_page_wanted(api_lbd->m)) {
+		stats_snap_render();
+		if (!ev_is_active(&snap_timer)) {
+			ev_timer_init(&snap_timer, snap_timer_cb, STATS_SNAP_INTERVAL,
+				      STATS_SNAP_INTERVAL);
+			ev_timer_start(api_loop, &snap_timer);
+			ev_unref(api_loop);
+		}
+		return;
 	}
-	api_puts(r->out, "\n");
-	list_for_each(px, &api_lbd->m->proxies, list) {
-		if (f.px && f.px != px)
-			continue;
-		if ((px->cap & PX_CAP_FE) && (f.types & 1))
-			stat_frontend_row(r->out, row, px);
-		if (px->cap & PX_CAP_BE)
-			stat_backend_rows(r->out, row, px, &f);
+	if (ev_is_active(&snap_timer)) {
+		ev_ref(api_loop);
+		ev_timer_stop(api_loop, &snap_timer);
 	}
-	free(row);
+	stats_snap_publish(NULL);
 }
 
 /* `show servers state`: HAProxy's version 1 format. */
@@ -2638,6 +2746,7 @@ void api_commit(struct model *nm)
 			ev_io_start(api_loop, &l->io);
 		lb_info("stats socket %s (level %s) ready", l->spec, level_name(l->level));
 	}
+	stats_snap_update();
 }
 
 void api_abort(void)
@@ -2682,6 +2791,11 @@ void api_exit(void)
 	list_for_each_safe(l, tmp, &listeners, list)
 		listener_free(l, true);
 	api_abort();
+	if (api_loop && ev_is_active(&snap_timer)) {
+		ev_ref(api_loop);
+		ev_timer_stop(api_loop, &snap_timer);
+	}
+	stats_snap_publish(NULL);
 	for (int i = 0; i < ngraveyard; i++)
 		free(graveyard[i]);
 	free(graveyard);

@@ -1087,12 +1087,125 @@ static int kw_format(struct cfg_ctx *ctx, char **args, int nargs, char **err)
 	return cfg_store(dst, args[1], args[0], err);
 }
 
+/* Append a copy of w to the NULL-terminated list *list. */
+static int words_append(char ***list, const char *w, const char *kw, char **err)
+{
+	int n = 0;
+	char **nl;
+
+	while (*list && (*list)[n])
+		n++;
+	nl = realloc(*list, (n + 2) * sizeof(*nl));
+	if (!nl)
+		return cfg_err(err, "'%s': out of memory", kw);
+	*list = nl;
+	nl[n] = strdup(w);
+	nl[n + 1] = NULL;
+	if (!nl[n])
+		return cfg_err(err, "'%s': out of memory", kw);
+	return 0;
+}
+
+/*
+ * `stats KEYWORD ...`: HAProxy's HTTP statistics page (l7/stats_page.c).
+ * Every keyword enables the page; `stats admin` and `stats http-request`
+ * (actions from the page) are refused.
+ */
 static int kw_stats(struct cfg_ctx *ctx, char **args, int nargs, char **err)
 {
-	return cfg_err(
-		err,
-		"'stats%s%s' (HAProxy's HTTP statistics page) is not supported by lbd; use 'stats socket' in 'global' and lbctl",
-		nargs > 1 ? " " : "", nargs > 1 ? args[1] : "");
+	struct px_stats *st = &ctx->px->stats;
+	const char *sub = nargs > 1 ? args[1] : "";
+	char kw[64];
+
+	snprintf(kw, sizeof(kw), "stats %s", sub);
+	if (nargs < 2)
+		return cfg_err(err, "'stats': expected one of 'enable', 'uri', 'realm', 'auth', "
+				    "'refresh', 'hide-version', 'show-legends', 'show-node', "
+				    "'show-desc', 'scope'");
+	if (!strcmp(sub, "admin") || !strcmp(sub, "http-request"))
+		return cfg_err(err,
+			       "'stats %s' is not supported by lbd (the statistics page is "
+			       "read-only); change servers' state through the runtime API "
+			       "('stats socket' in 'global', lbctl)",
+			       sub);
+	if (!strcmp(sub, "socket") || !strcmp(sub, "timeout") || !strcmp(sub, "maxconn"))
+		return cfg_err(err, "'stats %s' is only allowed in the 'global' section", sub);
+	if (!strcmp(sub, "enable") || !strcmp(sub, "hide-version") ||
+	    !strcmp(sub, "show-legends") || !strcmp(sub, "show-modules")) {
+		if (cfg_nargs(kw, args, nargs, 2, 0, 0, "no argument", err) < 0)
+			return -1;
+		if (!strcmp(sub, "hide-version"))
+			st->hide_version = true;
+		else if (!strcmp(sub, "show-legends"))
+			st->show_legends = true;
+	} else if (!strcmp(sub, "uri") || !strcmp(sub, "realm") || !strcmp(sub, "auth") ||
+		   !strcmp(sub, "scope")) {
+		static const char *const what[] = { "a URI prefix such as /stats",
+						    "a realm (escape spaces with '\\')",
+						    "user:password", "a proxy name or '.'" };
+		int w = !strcmp(sub, "uri")   ? 0 :
+			!strcmp(sub, "realm") ? 1 :
+			!strcmp(sub, "auth")  ? 2 :
+						3;
+
+		if (cfg_nargs(kw, args, nargs, 2, 1, 1, what[w], err) < 0)
+			return -1;
+		if (!args[2][0])
+			return cfg_err(err, "'%s': expected %s, got an empty word", kw, what[w]);
+		if (w == 0 && cfg_store(&st->uri, args[2], kw, err) < 0)
+			return -1;
+		if (w == 1 && cfg_store(&st->realm, args[2], kw, err) < 0)
+			return -1;
+		if (w == 2) {
+			const char *colon = strchr(args[2], ':');
+
+			if (!colon || colon == args[2])
+				return cfg_err(err, "'%s': expected user:password, got '%s'", kw,
+					       args[2]);
+			if (words_append(&st->auth, args[2], kw, err) < 0)
+				return -1;
+		}
+		if (w == 3 && words_append(&st->scope, args[2], kw, err) < 0)
+			return -1;
+	} else if (!strcmp(sub, "refresh")) {
+		uint32_t ms;
+
+		if (cfg_nargs(kw, args, nargs, 2, 1, 1, "a delay such as 10s", err) < 0)
+			return -1;
+		if (cfg_parse_time(args[2], &ms) < 0)
+			return cfg_err(err, "'%s': expected a delay such as 10s, got '%s'", kw,
+				       args[2]);
+		st->refresh_s = ms / 1000;
+	} else if (!strcmp(sub, "show-node")) {
+		if (cfg_nargs(kw, args, nargs, 2, 0, 1, "at most a node name", err) < 0)
+			return -1;
+		if (nargs > 2 && !cfg_valid_name(args[2]))
+			return cfg_err(err, "'%s': invalid node name '%s'", kw, args[2]);
+		st->show_node = true;
+		free(st->node);
+		st->node = NULL;
+		if (nargs > 2 && cfg_store(&st->node, args[2], kw, err) < 0)
+			return -1;
+	} else if (!strcmp(sub, "show-desc")) {
+		st->show_desc = true;
+		free(st->desc);
+		st->desc = NULL;
+		if (nargs > 2 && !(st->desc = cfg_join(args + 2, nargs - 2)))
+			return cfg_err(err, "'%s': out of memory", kw);
+	} else {
+		return cfg_err(err,
+			       "'stats %s': unknown keyword; expected one of 'enable', 'uri', "
+			       "'realm', 'auth', 'refresh', 'hide-version', 'show-legends', "
+			       "'show-node', 'show-desc', 'scope'",
+			       sub);
+	}
+	if (!st->own) {
+		st->own = true;
+		st->loc.file = ctx->file;
+		st->loc.line = ctx->line;
+	}
+	st->enabled = true;
+	return 0;
 }
 
 /* ---- errorfile ---- */

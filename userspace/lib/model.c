@@ -620,6 +620,12 @@ void proxy_free(struct proxy *px)
 	free(px->cookie_name);
 	free_words(px->cookie_args);
 	free(px->xdp_reason);
+	free(px->stats.uri);
+	free(px->stats.realm);
+	free_words(px->stats.auth);
+	free(px->stats.node);
+	free(px->stats.desc);
+	free_words(px->stats.scope);
 	pthread_mutex_destroy(&px->lock);
 	free(px);
 }
@@ -727,6 +733,33 @@ int proxy_inherit(struct proxy *px, const struct proxy *def)
 		free_words(px->cookie_args);
 		px->cookie_args = dup_words(def->cookie_args, n);
 		if (!px->cookie_args)
+			return -ENOMEM;
+	}
+	if (def->stats.enabled) {
+		const struct px_stats *ds = &def->stats;
+		struct px_stats *st = &px->stats;
+		int n;
+
+		st->enabled = true;
+		st->own = false;
+		st->loc = ds->loc;
+		st->refresh_s = ds->refresh_s;
+		st->hide_version = ds->hide_version;
+		st->show_legends = ds->show_legends;
+		st->show_node = ds->show_node;
+		st->show_desc = ds->show_desc;
+		if (dup_str(&st->uri, ds->uri) < 0 || dup_str(&st->realm, ds->realm) < 0 ||
+		    dup_str(&st->node, ds->node) < 0 || dup_str(&st->desc, ds->desc) < 0)
+			return -ENOMEM;
+		for (n = 0; ds->auth && ds->auth[n]; n++)
+			;
+		free_words(st->auth);
+		st->auth = ds->auth ? dup_words(ds->auth, n) : NULL;
+		for (n = 0; ds->scope && ds->scope[n]; n++)
+			;
+		free_words(st->scope);
+		st->scope = ds->scope ? dup_words(ds->scope, n) : NULL;
+		if ((ds->auth && !st->auth) || (ds->scope && !st->scope))
 			return -ENOMEM;
 	}
 	if (logs_copy(&px->logs, &def->logs) < 0 ||

@@ -255,6 +255,24 @@ struct log_target {
 	socklen_t addrlen;
 };
 
+/*
+ * `stats ...` in a proxy: HAProxy's HTTP statistics page, served by the L7
+ * tier (l7/stats_page.c). Every `stats` keyword enables the page.
+ */
+struct px_stats {
+	bool enabled;
+	bool own; /* set by a line of the proxy's own section, not only inherited */
+	struct cfg_loc loc; /* the first `stats` line, for errors */
+	char *uri; /* prefix of the page's URI; NULL = "/haproxy?stats" */
+	char *realm; /* NULL = "HAProxy Statistics" */
+	char **auth; /* "user:password" each, NULL-terminated; NULL = no authentication */
+	uint32_t refresh_s; /* Refresh header; 0 = none */
+	bool hide_version, show_legends, show_node, show_desc;
+	char *node; /* `show-node NAME`; NULL = global node or host name */
+	char *desc; /* `show-desc DESC`; NULL = global description */
+	char **scope; /* proxy names ("." = this proxy), NULL-terminated; NULL = all */
+};
+
 /* frontend, backend, listen or defaults. */
 struct proxy {
 	struct list_head list; /* in model->proxies */
@@ -310,6 +328,7 @@ struct proxy {
 
 	struct errorfile errorfiles[PX_MAX_ERRORFILES];
 	int nerrorfiles;
+	struct px_stats stats; /* `stats ...`: the HTTP statistics page */
 
 	/* runtime */
 	pthread_mutex_t lock; /* protects servers, pool, algo state */
