@@ -211,8 +211,7 @@ static int compile_proxy(struct proxy *px, char **err)
 
 			if (!b->ssl)
 				continue;
-			ctx = tls_ctx_new(b->crt, g ? g->ssl_bind_ciphers : NULL,
-					  g ? g->ssl_bind_ciphersuites : NULL, &sub);
+			ctx = tls_ctx_new(b->crt, g, &sub);
 			if (!ctx) {
 				cfg_err(err, "%s:%d: bind '%s': %s",
 					b->loc.file ? b->loc.file : "?", b->loc.line,

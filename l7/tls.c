@@ -11,7 +11,9 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "cfg.h"
@@ -221,8 +223,135 @@ static char *ssl_errors(void)
 	return strdup(buf);
 }
 
-void *tls_ctx_new(const char *crt, const char *ciphers, const char *ciphersuites, char **err)
+/* HAProxy's names of the protocol versions, in order, and of their options. */
+static const struct {
+	const char *name, *suffix; /* "TLSv1.2", "tlsv12" (no-tlsv12, force-tlsv12) */
+	int version;
+	long no_flag;
+} tls_versions[] = {
+	{ "SSLv3", "sslv3", SSL3_VERSION, SSL_OP_NO_SSLv3 },
+	{ "TLSv1.0", "tlsv10", TLS1_VERSION, SSL_OP_NO_TLSv1 },
+	{ "TLSv1.1", "tlsv11", TLS1_1_VERSION, SSL_OP_NO_TLSv1_1 },
+	{ "TLSv1.2", "tlsv12", TLS1_2_VERSION, SSL_OP_NO_TLSv1_2 },
+	{ "TLSv1.3", "tlsv13", TLS1_3_VERSION, SSL_OP_NO_TLSv1_3 },
+};
+#define N_TLS_VERSIONS (int)(sizeof(tls_versions) / sizeof(tls_versions[0]))
+
+/* The index of a version by name ("TLSv1.2") or by option suffix ("tlsv12"); -1 if none. */
+static int tls_version_index(const char *name)
 {
+	for (int i = 0; i < N_TLS_VERSIONS; i++) {
+		if (!strcmp(name, tls_versions[i].name) || !strcmp(name, tls_versions[i].suffix))
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * `ssl-default-bind-options` (checked by the config parser): versions with
+ * ssl-min-ver/ssl-max-ver, force-*, no-* (a no-* below the lowest allowed
+ * version raises the minimum, as HAProxy does), no-tls-tickets and
+ * prefer-client-ciphers. Without options: TLSv1.2 and up, server cipher
+ * preference, tickets on (HAProxy 2.6's defaults).
+ */
+static int apply_bind_options(SSL_CTX *ctx, const char *options, char **err)
+{
+	char buf[512], *save = NULL, *w;
+	int min = tls_version_index("TLSv1.2"), max = N_TLS_VERSIONS - 1, i;
+	bool no[N_TLS_VERSIONS] = { false };
+
+	snprintf(buf, sizeof(buf), "%s", options ? options : "");
+	for (w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		if (!strcmp(w, "ssl-min-ver") || !strcmp(w, "ssl-max-ver")) {
+			char *v = strtok_r(NULL, " ", &save);
+
+			i = v ? tls_version_index(v) : -1;
+			if (i < 0)
+				return cfg_err(err, "ssl-default-bind-options: bad version '%s'",
+					       v ? v : "");
+			if (!strcmp(w, "ssl-min-ver"))
+				min = i;
+			else
+				max = i;
+		} else if (!strncmp(w, "force-", 6) && (i = tls_version_index(w + 6)) >= 0) {
+			min = max = i;
+		} else if (!strncmp(w, "no-", 3) && (i = tls_version_index(w + 3)) >= 0) {
+			no[i] = true;
+		} else if (!strcmp(w, "no-tls-tickets")) {
+			SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+		} else if (!strcmp(w, "prefer-client-ciphers")) {
+			SSL_CTX_clear_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+		}
+	}
+	/* the no-* at the ends of the range move them */
+	while (min <= max && no[min])
+		min++;
+	while (max >= min && no[max])
+		max--;
+	if (min > max)
+		return cfg_err(err,
+			       "ssl-default-bind-options: no TLS version left between %s and %s",
+			       tls_versions[min < N_TLS_VERSIONS ? min : N_TLS_VERSIONS - 1].name,
+			       tls_versions[max >= 0 ? max : 0].name);
+	for (i = min + 1; i < max; i++) {
+		if (no[i])
+			SSL_CTX_set_options(ctx, tls_versions[i].no_flag);
+	}
+	if (SSL_CTX_set_min_proto_version(ctx, tls_versions[min].version) != 1 ||
+	    SSL_CTX_set_max_proto_version(ctx, tls_versions[max].version) != 1)
+		return cfg_err(err, "ssl-default-bind-options: %s..%s is not available in OpenSSL",
+			       tls_versions[min].name, tls_versions[max].name);
+	return 0;
+}
+
+/*
+ * Diffie-Hellman parameters for the DHE ciphers: `ssl-dh-param-file`, else
+ * the RFC 7919 group of `tune.ssl.default-dh-param` bits (2048 when not
+ * set, as HAProxy 2.6; 1024 is not offered, it is below OpenSSL 3's
+ * security level).
+ */
+static int apply_dh(SSL_CTX *ctx, const char *file, int bits, char **err)
+{
+	EVP_PKEY *pkey = NULL;
+
+	if (file) {
+		BIO *bio = BIO_new_file(file, "r");
+
+		if (bio)
+			pkey = PEM_read_bio_Parameters(bio, NULL);
+		BIO_free(bio);
+		if (!pkey)
+			return cfg_err(err, "ssl-dh-param-file '%s': no DH parameters in it", file);
+	} else {
+		const char *group = bits > 6144 ? "ffdhe8192" :
+				    bits > 4096 ? "ffdhe6144" :
+				    bits > 3072 ? "ffdhe4096" :
+				    bits > 2048 ? "ffdhe3072" :
+						  "ffdhe2048";
+		EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
+		OSSL_PARAM params[2];
+
+		params[0] = OSSL_PARAM_construct_utf8_string("group", (char *)group, 0);
+		params[1] = OSSL_PARAM_construct_end();
+		if (!pctx || EVP_PKEY_paramgen_init(pctx) <= 0 ||
+		    EVP_PKEY_CTX_set_params(pctx, params) <= 0 ||
+		    EVP_PKEY_paramgen(pctx, &pkey) <= 0)
+			pkey = NULL;
+		EVP_PKEY_CTX_free(pctx);
+		if (!pkey)
+			return cfg_err(err, "cannot make the DH group %s", group);
+	}
+	if (SSL_CTX_set0_tmp_dh_pkey(ctx, pkey) != 1) {
+		EVP_PKEY_free(pkey);
+		return cfg_err(err, "cannot use the DH parameters");
+	}
+	return 0;
+}
+
+void *tls_ctx_new(const char *crt, const struct global *g, char **err)
+{
+	const char *ciphers = g ? g->ssl_bind_ciphers : NULL;
+	const char *ciphersuites = g ? g->ssl_bind_ciphersuites : NULL;
 	SSL_CTX *ctx;
 	char *why;
 
@@ -237,13 +366,15 @@ void *tls_ctx_new(const char *crt, const char *ciphers, const char *ciphersuites
 		free(why);
 		return NULL;
 	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 					 SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 				      SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+	if (apply_bind_options(ctx, g ? g->ssl_bind_options : NULL, err) < 0 ||
+	    apply_dh(ctx, g ? g->ssl_dh_param_file : NULL, g ? g->tune_ssl_dh_param : 0, err) < 0)
+		goto fail;
 	if (ciphers && SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
 		cfg_err(err, "invalid ciphers '%s'", ciphers);
 		goto fail;

@@ -52,9 +52,13 @@ void xconn_init_raw(struct xconn *x, int fd);
 /*
  * TLS server context for `crt` (a PEM file with the certificate chain and
  * the private key; the config parser has already resolved it against
- * `crt-base`). NULL with *err (malloc'd) on failure.
+ * `crt-base`), with the global section's `ssl-default-bind-ciphers`,
+ * `-ciphersuites`, `-options`, `ssl-dh-param-file` and
+ * `tune.ssl.default-dh-param` (g may be NULL: the defaults). NULL with *err
+ * (malloc'd) on failure.
  */
-void *tls_ctx_new(const char *crt, const char *ciphers, const char *ciphersuites, char **err);
+struct global;
+void *tls_ctx_new(const char *crt, const struct global *g, char **err);
 void tls_ctx_free(void *ctx);
 
 /* A TLS server connection on fd with ctx; 0 or -1. */

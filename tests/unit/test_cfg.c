@@ -1258,26 +1258,30 @@ static void test_server(void)
 	T_OK(s && s->addr.ss_family == AF_UNIX, "unix server");
 	model_free(m);
 
+	/* The TLS options are parsed and stored; `ssl` itself is refused at load. */
 	snprintf(
 		buf, sizeof(buf),
-		"global\n ca-base %s\nbackend b\n server s1 1.2.3.4:443 ssl ca-file dummy.pem sni str(a)\n"
-		" server s2 1.2.3.4:443 ssl verify none crt %s/dummy.pem\n",
+		"global\n ca-base %s\nbackend b\n server s1 1.2.3.4:443 ca-file dummy.pem sni str(a)\n"
+		" server s2 1.2.3.4:443 verify none crt %s/dummy.pem\n",
 		fix, fix);
-	m = good_m(buf, "server ssl");
+	m = good_m(buf, "server TLS options");
 	s = srv(m, "b/s1");
-	T_OK(s && s->ssl && !s->verify_none && s->ca_file &&
+	T_OK(s && !s->ssl && !s->verify_none && s->ca_file &&
 		     !strncmp(s->ca_file, fix, strlen(fix)) && !strcmp(s->sni, "str(a)"),
-	     "ssl ca-file sni stored");
+	     "ca-file sni stored");
 	s = srv(m, "b/s2");
-	T_OK(s && s->ssl && s->verify_none && s->crt, "ssl verify none crt stored");
+	T_OK(s && s->verify_none && s->crt, "verify none crt stored");
 	model_free(m);
-	bad(BE(" server s1 1.2.3.4:443 ssl\n"),
-	    "t.cfg:2: 'server s1': 'ssl' verifies the server's certificate: add 'ca-file FILE' or 'verify none'",
-	    "ssl without verify");
+	bad(BE(" server s1 1.2.3.4:443 ssl verify none\n"),
+	    "t.cfg:2: 'server s1': 'ssl' (TLS to the server) is not supported by lbd",
+	    "ssl to a server refused, not sent in clear");
+	bad("defaults\n default-server ssl verify none\nbackend b\n server s1 1.2.3.4:443\n",
+	    "t.cfg:4: 'server s1': 'ssl' (TLS to the server) is not supported by lbd",
+	    "ssl from default-server refused");
 	m = good_m("global\n ssl-server-verify none\n"
-		   "backend b\n server s1 1.2.3.4:443 ssl\n",
-		   "ssl-server-verify none");
-	T_OK(m && srv(m, "b/s1")->verify_none, "global verify none applies");
+		   "backend b\n server s1 1.2.3.4:443 ssl no-ssl\n",
+		   "ssl then no-ssl: in clear, accepted");
+	T_OK(m && !srv(m, "b/s1")->ssl, "no-ssl clears ssl");
 	model_free(m);
 
 	bad(BE(" server\n"),

@@ -720,13 +720,14 @@ static void finalize_backend(struct cfg_parser *p, struct proxy *be)
 		be->algo = lb_algo_find("roundrobin");
 	}
 	list_for_each(s, &be->servers, list) {
-		if (s->ssl && !s->verify_none && !s->ca_file && m->global.ssl_server_verify_none)
-			s->verify_none = true;
-		if (s->ssl && !s->verify_none && !s->ca_file)
+		if (s->ssl) {
+			/* Refused rather than sending the requests in clear to a TLS port. */
 			report_at(
 				p, s->loc.file, s->loc.line,
-				"'server %s': 'ssl' verifies the server's certificate: add 'ca-file FILE' or 'verify none'",
+				"'server %s': 'ssl' (TLS to the server) is not supported by lbd: it connects to servers in clear (use mode tcp to pass TLS through)",
 				s->name);
+			continue;
+		}
 		if (!s->puid) {
 			/* Lowest position id not taken by an explicit `id`. */
 			for (puid = 1;; puid++) {
