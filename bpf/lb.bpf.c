@@ -24,7 +24,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 /* Load-time settings (set by lbd before loading; a change reloads the program). */
 const volatile __u32 snat_probes = 16; /* range ports probed per new fullnat flow */
 const volatile __u32 pick_tries = 4; /* rr slots tried when a slot's server is unusable */
-const volatile __u64 touch_ns = 1000000000; /* TCP flows refresh last_seen at most this often */
+const volatile __u64 touch_ns = 1000000000; /* flows refresh last_seen at most this often */
 const volatile __u64 nh_cache_ns = XLB_NH_CACHE_NS; /* a cached next hop is looked up again after */
 
 #define XLB_PICK_TRIES_MAX 16
@@ -239,13 +239,43 @@ static __always_inline bool xlb_nh_ok(const struct xlb_nh *nh, const struct xlb_
 }
 
 /*
- * Turn a route lookup into a next hop. Returns 0 with *nh filled (and so
- * cached, when nh is in a flow entry) when the frame can leave through XDP,
- * else the counter that says why the kernel gets it. A failed lookup leaves
- * *nh as it was: a stale entry fails xlb_nh_ok() again on the next packet.
+ * The IP length a next-hop lookup checks the egress MTU for: at least a
+ * full-size Ethernet packet, so that the entry a short packet (a SYN, a bare
+ * ACK) caches also serves the full-size packets that follow.
+ */
+#define XLB_NH_PROBE_LEN 1500
+
+/*
+ * Look the next hop of the translated packet up for max(its length,
+ * XLB_NH_PROBE_LEN) bytes. When the path's MTU is smaller than that but
+ * still fits the packet, the answer (BPF_FIB_LKUP_RET_FRAG_NEEDED) carries
+ * the MTU: looked up again for exactly that. *len: the length the returned
+ * answer checked (what the cache entry may serve).
+ */
+static __always_inline int xlb_fib_nh(struct xdp_md *ctx, const struct xlb_pkt *p,
+				      const struct xlb_xlate *x, struct bpf_fib_lookup *fib,
+				      __u32 flags, __u16 *len)
+{
+	__u16 l = p->l3_len > XLB_NH_PROBE_LEN ? p->l3_len : XLB_NH_PROBE_LEN;
+	int rc = xlb_fib(ctx, p, x, fib, flags, l);
+
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED && l > p->l3_len && fib->mtu_result >= p->l3_len) {
+		l = fib->mtu_result;
+		rc = xlb_fib(ctx, p, x, fib, flags, l);
+	}
+	*len = l;
+	return rc;
+}
+
+/*
+ * Turn a route lookup (made for len bytes) into a next hop. Returns 0 with
+ * *nh filled (and so cached, when nh is in a flow entry) when the frame can
+ * leave through XDP, else the counter that says why the kernel gets it. A
+ * failed lookup leaves *nh as it was: a stale entry fails xlb_nh_ok() again
+ * on the next packet.
  */
 static __always_inline __u32 xlb_nh_set(const struct xlb_pkt *p, const struct bpf_fib_lookup *fib,
-					int rc, struct xlb_nh *nh, __u32 gen, __u64 now)
+					int rc, struct xlb_nh *nh, __u32 gen, __u64 now, __u16 len)
 {
 	__u32 oif = fib->ifindex;
 
@@ -268,29 +298,32 @@ static __always_inline __u32 xlb_nh_set(const struct xlb_pkt *p, const struct bp
 	__builtin_memcpy(nh->smac, fib->smac, ETH_ALEN);
 	nh->oif = oif;
 	nh->iif = p->iif;
-	nh->max_len = p->l3_len;
+	nh->max_len = len;
 	nh->gen = gen;
 	nh->at = now;
 	return 0;
 }
 
-/* Translate the packet and send it to the next hop: XDP_TX or a devmap redirect. */
+/*
+ * Translate the packet, decrement its TTL and send it to the next hop:
+ * XDP_TX or a devmap redirect.
+ */
 static __always_inline int xlb_send(struct xdp_md *ctx, struct xlb_pkt *p,
-				    const struct xlb_xlate *x, const struct xlb_nh *nh)
+				    const struct xlb_xlate *x, const struct xlb_nh *nh,
+				    struct xlb_stats *st)
 {
 	struct ethhdr *eth = p->eth;
 	__u32 oif = nh->oif;
 
-	if (xlb_rewrite(ctx, p, x) || xlb_dec_ttl(ctx, p) ||
-	    (void *)(eth + 1) > (void *)(long)ctx->data_end)
+	if (xlb_rewrite(ctx, p, x, true) || (void *)(eth + 1) > (void *)(long)ctx->data_end)
 		return XDP_DROP;
 	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
 	if (oif == p->iif) {
-		xlb_count(XLB_STAT_XDP_TX);
+		xlb_count(st, XLB_STAT_XDP_TX);
 		return XDP_TX;
 	}
-	xlb_count(XLB_STAT_REDIRECT);
+	xlb_count(st, XLB_STAT_REDIRECT);
 	return bpf_redirect_map(&tx_ports, oif, 0);
 }
 
@@ -302,7 +335,7 @@ static __always_inline int xlb_send(struct xdp_md *ctx, struct xlb_pkt *p,
 static __always_inline int xlb_pass_translated(struct xdp_md *ctx, struct xlb_pkt *p,
 					       const struct xlb_xlate *x, __u32 why)
 {
-	if (xlb_rewrite(ctx, p, x))
+	if (xlb_rewrite(ctx, p, x, false))
 		return XDP_DROP;
 	xlb_count_var(why);
 	return XDP_PASS;
@@ -313,6 +346,27 @@ static __always_inline __u64 xlb_udp_timeout(const struct xlb_cfg *c)
 	return c && c->udp_timeout_ns ? c->udp_timeout_ns : XLB_UDP_TIMEOUT_NS;
 }
 
+/*
+ * How stale a UDP flow's last_seen may get: touch_ns (1 s), or a sixteenth
+ * of a shorter timeout. The stamp is written only when it is at least this
+ * old (a write to a shared entry moves its cache line between the CPUs that
+ * serve the flow), and a flow expires once it is this much past the
+ * timeout, so it never re-picks before it has been idle for the timeout.
+ */
+static __always_inline __u64 xlb_udp_touch(__u64 timeout)
+{
+	__u64 t = timeout >> 4;
+
+	return t < touch_ns ? t : touch_ns;
+}
+
+/* Idle for longer than timeout, given a stamp that may lag by touch? */
+static __always_inline bool xlb_udp_expired(__u64 now, __u64 last, __u64 timeout, __u64 touch)
+{
+	/* A stamp ahead of now (another CPU's, a clock tick later) is not idle. */
+	return now > last && now - last > touch && now - last - touch > timeout;
+}
+
 /* Scratch space for the new-flow path: more than the 512-byte stack allows next to the rest. */
 struct xlb_scratch {
 	struct xlb_flow flow;
@@ -320,7 +374,6 @@ struct xlb_scratch {
 	struct xlb_tuple okey; /* another client tuple, to check its flow */
 	struct xlb_rev_flow rev;
 	struct bpf_fib_lookup fib;
-	struct xlb_xlate x;
 };
 
 struct {
@@ -332,32 +385,31 @@ struct {
 
 /* Client -> VIP. */
 static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
-				       const struct xlb_vip *vip)
+				       const struct xlb_vip *vip, struct xlb_stats *st)
 {
 	struct xlb_vip_stats *vs;
 	struct xlb_srv_stats *ss;
 	struct xlb_backend *be;
 	struct xlb_server *srv = NULL;
-	struct xlb_scratch *sc;
+	struct xlb_scratch *sc = NULL;
 	struct xlb_flow *f, *nf;
+	struct xlb_xlate x;
 	struct xlb_nh *nh;
 	struct xlb_cfg *c;
 	__u32 zero = 0, reason = 0, be_idx = vip->be_idx, vip_id = vip->id, srv_id, why, gen;
 	__be16 prev_port = 0;
-	__u64 now;
+	__u64 now, touch;
+	__u16 len;
 	int rc;
 
 	if (vip->flags & XLB_VIP_L7) {
-		xlb_count(XLB_STAT_L7_VIP);
+		xlb_count(st, XLB_STAT_L7_VIP);
 		return XDP_PASS;
 	}
 	if (p->ttl <= 1) {
-		xlb_count(XLB_STAT_TTL);
+		xlb_count(st, XLB_STAT_TTL);
 		return XDP_PASS;
 	}
-	sc = bpf_map_lookup_elem(&scratch, &zero);
-	if (!sc)
-		return XDP_PASS;
 	vs = bpf_map_lookup_elem(&vip_stats, &vip_id);
 	c = bpf_map_lookup_elem(&cfg, &zero);
 	gen = c ? c->fib_gen : 0;
@@ -366,21 +418,26 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 
 	f = bpf_map_lookup_elem(&flows, &p->t);
 	if (p->t.proto == IPPROTO_TCP) {
+		touch = touch_ns;
 		if ((p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
 			reason = f ? XLB_STAT_REPICK_SYN : XLB_STAT_NEW_FLOW;
 		} else if (!f) {
 			if (p->tcp_flags & TCPF_RST) {
-				xlb_count(XLB_STAT_RST_NO_FLOW);
+				xlb_count(st, XLB_STAT_RST_NO_FLOW);
 				if (vs)
 					vs->rst_no_flow++;
 				return XDP_DROP;
 			}
 			reason = XLB_STAT_MIDSTREAM;
 		}
-	} else if (!f) {
-		reason = XLB_STAT_NEW_FLOW;
-	} else if (now - f->last_seen > xlb_udp_timeout(c)) {
-		reason = XLB_STAT_REPICK_EXPIRED;
+	} else {
+		__u64 timeout = xlb_udp_timeout(c);
+
+		touch = xlb_udp_touch(timeout);
+		if (!f)
+			reason = XLB_STAT_NEW_FLOW;
+		else if (xlb_udp_expired(now, f->last_seen, timeout, touch))
+			reason = XLB_STAT_REPICK_EXPIRED;
 	}
 	if (!reason) {
 		srv = bpf_map_lookup_elem(&servers, &f->srv_id);
@@ -389,26 +446,28 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 	}
 
 	if (!reason) {
-		/* Established: follow the flow entry. */
-		struct xlb_xlate *x = &sc->x;
-
+		/* Established: follow the flow entry (scratch only for a route lookup). */
 		srv_id = f->srv_id;
-		__builtin_memcpy(x->daddr, f->srv_addr, 16);
-		x->dport = f->srv_port;
+		x.daddr = f->srv_addr;
+		x.dport = f->srv_port;
 		if (f->fwd == XLB_FWD_FULLNAT) {
-			__builtin_memcpy(x->saddr, f->snat_addr, 16);
-			x->sport = f->snat_port;
+			x.saddr = f->snat_addr;
+			x.sport = f->snat_port;
 		} else {
-			__builtin_memcpy(x->saddr, p->t.src, 16);
-			x->sport = p->t.sport;
+			x.saddr = p->t.src;
+			x.sport = p->t.sport;
 		}
-		if (p->t.proto == IPPROTO_UDP || now - f->last_seen >= touch_ns)
+		/* TCP: at most 1 s old; UDP: see xlb_udp_touch(). Not a write per packet. */
+		if (now - f->last_seen >= touch)
 			f->last_seen = now;
 		nh = &f->nh;
 		why = 0;
 		if (!xlb_nh_ok(nh, p, gen, now)) {
-			rc = xlb_fib(ctx, p, x, &sc->fib, 0);
-			why = xlb_nh_set(p, &sc->fib, rc, nh, gen, now);
+			sc = bpf_map_lookup_elem(&scratch, &zero);
+			if (!sc)
+				return XDP_PASS;
+			rc = xlb_fib_nh(ctx, p, &x, &sc->fib, 0, &len);
+			why = xlb_nh_set(p, &sc->fib, rc, nh, gen, now, len);
 		}
 		goto out;
 	}
@@ -418,6 +477,9 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 	 * keep it (the server may hold its tuple in TIME_WAIT; its stamp keeps
 	 * other clients off it) and try its port first.
 	 */
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc)
+		return XDP_PASS;
 	if (f) {
 		if (f->fwd == XLB_FWD_FULLNAT) {
 			prev_port = f->snat_port;
@@ -461,8 +523,8 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 	__builtin_memcpy(sc->rev.client_addr, p->t.src, 16);
 	sc->rev.client_port = p->t.sport;
 
-	__builtin_memcpy(sc->x.daddr, nf->srv_addr, 16);
-	sc->x.dport = nf->srv_port;
+	x.daddr = nf->srv_addr;
+	x.dport = nf->srv_port;
 	if (nf->fwd == XLB_FWD_FULLNAT) {
 		__u32 fib_flags = 0;
 
@@ -480,8 +542,9 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 		}
 		if (!(nf->snat_addr[0] | nf->snat_addr[1] | nf->snat_addr[2] | nf->snat_addr[3]))
 			fib_flags = BPF_FIB_LOOKUP_SRC;
-		sc->x.sport = 0;
-		rc = xlb_fib(ctx, p, &sc->x, &sc->fib, fib_flags);
+		x.saddr = nf->snat_addr; /* ignored with BPF_FIB_LOOKUP_SRC */
+		x.sport = 0;
+		rc = xlb_fib_nh(ctx, p, &x, &sc->fib, fib_flags, &len);
 		if (fib_flags) {
 			if (p->family == 4 && sc->fib.ipv4_src)
 				xlb_v4_mapped(nf->snat_addr, sc->fib.ipv4_src);
@@ -489,42 +552,41 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 				__builtin_memcpy(nf->snat_addr, sc->fib.ipv6_src, 16);
 			if (!(nf->snat_addr[0] | nf->snat_addr[1] | nf->snat_addr[2] |
 			      nf->snat_addr[3])) {
-				xlb_count(XLB_STAT_NO_SNAT_ADDR);
+				xlb_count(st, XLB_STAT_NO_SNAT_ADDR);
 				if (vs)
 					vs->snat_fail++;
 				bpf_map_delete_elem(&flows, &p->t);
 				return XDP_DROP;
 			}
 		}
-		__builtin_memcpy(sc->x.saddr, nf->snat_addr, 16);
 		nf->snat_port = 0;
 		xlb_rev_key(&sc->rkey, &p->t, nf);
 		nf->snat_port = xlb_snat_port(&sc->rkey, &sc->rev, c, xlb_tuple_hash(&p->t),
 					      prev_port, p->t.sport, sc->rev.last_used, &sc->okey);
 		if (!nf->snat_port) {
-			xlb_count(XLB_STAT_SNAT_PORTS);
+			xlb_count(st, XLB_STAT_SNAT_PORTS);
 			if (vs)
 				vs->snat_fail++;
 			bpf_map_delete_elem(&flows, &p->t);
 			return XDP_DROP;
 		}
-		sc->x.sport = nf->snat_port;
+		x.sport = nf->snat_port;
 	} else {
 		__builtin_memset(nf->snat_addr, 0, 16);
 		nf->snat_port = 0;
-		__builtin_memcpy(sc->x.saddr, p->t.src, 16);
-		sc->x.sport = p->t.sport;
+		x.saddr = p->t.src;
+		x.sport = p->t.sport;
 		xlb_rev_key(&sc->rkey, &p->t, nf);
 		bpf_map_update_elem(&rev_flows, &sc->rkey, &sc->rev, BPF_ANY);
-		rc = xlb_fib(ctx, p, &sc->x, &sc->fib, 0);
+		rc = xlb_fib_nh(ctx, p, &x, &sc->fib, 0, &len);
 	}
 	nh = &nf->nh;
-	why = xlb_nh_set(p, &sc->fib, rc, nh, gen, now);
+	why = xlb_nh_set(p, &sc->fib, rc, nh, gen, now, len);
 	bpf_map_update_elem(&flows, &p->t, nf, BPF_ANY);
 
 	xlb_count_var(reason);
 out:
-	xlb_count(XLB_STAT_FWD);
+	xlb_count(st, XLB_STAT_FWD);
 	if (vs) {
 		vs->new_flows += !!reason;
 		vs->packets++;
@@ -537,32 +599,32 @@ out:
 		ss->bytes += p->len;
 	}
 	if (why)
-		return xlb_pass_translated(ctx, p, &sc->x, why);
-	return xlb_send(ctx, p, &sc->x, nh);
+		return xlb_pass_translated(ctx, p, &x, why);
+	return xlb_send(ctx, p, &x, nh, st);
 }
 
 /* Server -> balancer: translate back to VIP -> client. */
-static __always_inline int xlb_reply(struct xdp_md *ctx, struct xlb_pkt *p, struct xlb_rev_flow *r)
+static __always_inline int xlb_reply(struct xdp_md *ctx, struct xlb_pkt *p, struct xlb_rev_flow *r,
+				     struct xlb_stats *st)
 {
 	struct xlb_vip_stats *vs;
 	struct xlb_srv_stats *ss;
 	struct xlb_scratch *sc;
+	struct xlb_xlate x;
 	struct xlb_cfg *c;
-	__u32 zero = 0, why = 0, gen, now_s;
+	__u32 zero = 0, why = 0, gen;
 	__u64 now;
+	__u16 len;
 	int rc;
 
 	if (p->ttl <= 1) {
-		xlb_count(XLB_STAT_TTL);
+		xlb_count(st, XLB_STAT_TTL);
 		return XDP_PASS;
 	}
-	sc = bpf_map_lookup_elem(&scratch, &zero);
-	if (!sc)
-		return XDP_PASS;
-	__builtin_memcpy(sc->x.saddr, r->vip_addr, 16);
-	__builtin_memcpy(sc->x.daddr, r->client_addr, 16);
-	sc->x.sport = r->vip_port;
-	sc->x.dport = r->client_port;
+	x.saddr = r->vip_addr;
+	x.daddr = r->client_addr;
+	x.sport = r->vip_port;
+	x.dport = r->client_port;
 	vs = bpf_map_lookup_elem(&vip_stats, &r->vip_id);
 	if (vs) {
 		vs->reply_packets++;
@@ -573,21 +635,27 @@ static __always_inline int xlb_reply(struct xdp_md *ctx, struct xlb_pkt *p, stru
 		ss->reply_packets++;
 		ss->reply_bytes += p->len;
 	}
-	xlb_count(XLB_STAT_REPLY);
+	xlb_count(st, XLB_STAT_REPLY);
 	c = bpf_map_lookup_elem(&cfg, &zero);
 	gen = c ? c->fib_gen : 0;
 	now = bpf_ktime_get_coarse_ns();
-	/* The fullnat hold counts from the last reply (a write at most once a second). */
-	now_s = now / XLB_NS_PER_S;
-	if (r->last_used != now_s)
-		r->last_used = now_s;
+	/*
+	 * The fullnat hold counts from the last reply: a write at most once a
+	 * second, when now is past the stamp's second (a multiplication, where
+	 * now / 1 s would be a 64-bit division on every packet).
+	 */
+	if (now - (__u64)r->last_used * XLB_NS_PER_S >= XLB_NS_PER_S)
+		r->last_used = now / XLB_NS_PER_S;
 	if (!xlb_nh_ok(&r->nh, p, gen, now)) {
-		rc = xlb_fib(ctx, p, &sc->x, &sc->fib, 0);
-		why = xlb_nh_set(p, &sc->fib, rc, &r->nh, gen, now);
+		sc = bpf_map_lookup_elem(&scratch, &zero);
+		if (!sc)
+			return XDP_PASS;
+		rc = xlb_fib_nh(ctx, p, &x, &sc->fib, 0, &len);
+		why = xlb_nh_set(p, &sc->fib, rc, &r->nh, gen, now, len);
 	}
 	if (why)
-		return xlb_pass_translated(ctx, p, &sc->x, why);
-	return xlb_send(ctx, p, &sc->x, &r->nh);
+		return xlb_pass_translated(ctx, p, &x, why);
+	return xlb_send(ctx, p, &x, &r->nh, st);
 }
 
 SEC("xdp")
@@ -597,9 +665,14 @@ int xlb_lb(struct xdp_md *ctx)
 	struct xlb_vip_key vk;
 	struct xlb_vip *vip;
 	struct xlb_rev_flow *r;
+	struct xlb_stats *st;
 	__u32 why;
 
-	xlb_count(XLB_STAT_RX);
+	/* One lookup of the global counters per packet: the pointer goes down. */
+	st = xlb_stats_get();
+	if (!st)
+		return XDP_PASS;
+	xlb_count(st, XLB_STAT_RX);
 	why = xlb_parse(ctx, &p);
 	if (why) {
 		xlb_count_var(why);
@@ -612,12 +685,12 @@ int xlb_lb(struct xdp_md *ctx)
 	vk.pad = 0;
 	vip = bpf_map_lookup_elem(&vips, &vk);
 	if (vip)
-		return xlb_forward(ctx, &p, vip);
+		return xlb_forward(ctx, &p, vip, st);
 
 	r = bpf_map_lookup_elem(&rev_flows, &p.t);
 	if (r)
-		return xlb_reply(ctx, &p, r);
+		return xlb_reply(ctx, &p, r, st);
 
-	xlb_count(XLB_STAT_NON_VIP);
+	xlb_count(st, XLB_STAT_NON_VIP);
 	return XDP_PASS;
 }

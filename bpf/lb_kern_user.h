@@ -158,7 +158,7 @@ struct xlb_nh {
 struct xlb_flow {
 	__be32 srv_addr[4]; /* DNAT destination, copied at pick time */
 	__be32 snat_addr[4]; /* fullnat: our source toward the server; nat: 0 */
-	__u64 last_seen; /* coarse ns of the last packet (UDP idle timeout; TCP: at most 1 s old) */
+	__u64 last_seen; /* coarse ns of the last packet, refreshed in steps of up to 1 s */
 	__u32 srv_id; /* row in servers and srv_stats */
 	__u32 srv_cookie; /* servers[srv_id].cookie at pick time */
 	__be16 srv_port; /* DNAT destination port */

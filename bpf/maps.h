@@ -131,14 +131,23 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cfg SEC(".maps");
 
-/* Count a packet in `stats`; stat is a constant (the compiler checks nothing at run time). */
-static __always_inline void xlb_count(enum xlb_stat stat)
+/*
+ * Count a packet in `stats`, whose per-CPU value the program looks up once
+ * per packet (xlb_stats_get()) and hands down. stat is a constant.
+ */
+static __always_inline void xlb_count(struct xlb_stats *st, enum xlb_stat stat)
+{
+	_Static_assert(sizeof(struct xlb_stats) == XLB_STAT_MAX * sizeof(__u64),
+		       "struct xlb_stats is an array of counters");
+	((__u64 *)st)[stat] += 1;
+}
+
+/* This CPU's `stats` (the lookup of key 0 cannot fail: NULL only for the verifier). */
+static __always_inline struct xlb_stats *xlb_stats_get(void)
 {
 	__u32 zero = 0;
-	__u64 *c = bpf_map_lookup_elem(&stats, &zero);
 
-	if (c && stat < XLB_STAT_MAX)
-		c[stat] += 1;
+	return bpf_map_lookup_elem(&stats, &zero);
 }
 
 /*

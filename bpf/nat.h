@@ -13,10 +13,13 @@
 #define AF_INET6 10
 #define ETH_ALEN 6
 
-/* The tuple a packet leaves with. */
+/*
+ * The tuple a packet leaves with. The addresses point at where they already
+ * are (the flow or reverse entry, the packet's tuple): nothing is copied.
+ */
 struct xlb_xlate {
-	__be32 saddr[4]; /* v4-mapped for IPv4 */
-	__be32 daddr[4];
+	const __be32 *saddr; /* 16 bytes, v4-mapped for IPv4 */
+	const __be32 *daddr; /* 16 bytes, v4-mapped for IPv4 */
 	__be16 sport;
 	__be16 dport;
 };
@@ -25,6 +28,9 @@ struct xlb_xlate {
  * Rewrite addresses and ports to *x and fix the IPv4 header checksum and the
  * TCP/UDP checksum (its pseudo-header covers the addresses). A UDP/IPv4
  * checksum of 0 means "none" and stays 0; a computed 0 is sent as 0xffff.
+ * With dec_ttl (a packet XDP forwards itself: one router hop) the TTL or hop
+ * limit is decremented too (the caller checked it is > 1), its change folded
+ * into the same IPv4 header checksum update. A constant at every call site.
  *
  * The headers were bounds checked by the parser, but the verifier does not
  * tie p->family and p->t.proto (read back from the stack) to the checks made
@@ -32,15 +38,16 @@ struct xlb_xlate {
  * Returns 0, or -1 if a check fails (it cannot for a parsed packet).
  */
 static __always_inline int xlb_rewrite(struct xdp_md *ctx, struct xlb_pkt *p,
-				       const struct xlb_xlate *x)
+				       const struct xlb_xlate *x, bool dec_ttl)
 {
 	void *data_end = (void *)(long)ctx->data_end;
-	__u32 diff = 0;
+	__u64 diff = 0;
 	__u16 *check;
 	bool udp = p->t.proto == IPPROTO_UDP;
 
 	if (p->family == 4) {
 		struct iphdr *ip = p->l3;
+		__u64 ipdiff;
 
 		if ((void *)(ip + 1) > data_end)
 			return -1;
@@ -48,7 +55,15 @@ static __always_inline int xlb_rewrite(struct xdp_md *ctx, struct xlb_pkt *p,
 		diff = csum_diff32(diff, ip->daddr, x->daddr[3]);
 		ip->saddr = x->saddr[3];
 		ip->daddr = x->daddr[3];
-		ip->check = csum_apply(ip->check, diff);
+		ipdiff = diff;
+		if (dec_ttl) {
+			/* The 16-bit word holding TTL and protocol; only the TTL byte changes. */
+			__u16 old = *(__u16 *)&ip->ttl;
+
+			ip->ttl--;
+			ipdiff = csum_diff16(ipdiff, old, *(__u16 *)&ip->ttl);
+		}
+		ip->check = csum_apply(ip->check, ipdiff);
 	} else {
 		struct ipv6hdr *ip6 = p->l3;
 
@@ -58,6 +73,8 @@ static __always_inline int xlb_rewrite(struct xdp_md *ctx, struct xlb_pkt *p,
 		diff = csum_diff128(diff, p->t.dst, x->daddr);
 		__builtin_memcpy(&ip6->saddr, x->saddr, 16);
 		__builtin_memcpy(&ip6->daddr, x->daddr, 16);
+		if (dec_ttl)
+			ip6->hop_limit--;
 	}
 
 	/* Both L4 headers start with source port, destination port. */
@@ -88,45 +105,22 @@ static __always_inline int xlb_rewrite(struct xdp_md *ctx, struct xlb_pkt *p,
 	return 0;
 }
 
-/* One router hop: TTL or hop limit minus one. The caller checked it is > 1. */
-static __always_inline int xlb_dec_ttl(struct xdp_md *ctx, struct xlb_pkt *p)
-{
-	void *data_end = (void *)(long)ctx->data_end;
-
-	if (p->family == 4) {
-		struct iphdr *ip = p->l3;
-		__u16 old;
-
-		if ((void *)(ip + 1) > data_end)
-			return -1;
-		old = *(__u16 *)&ip->ttl; /* the word holding TTL and protocol */
-		ip->ttl--;
-		ip->check = csum_apply(ip->check, csum_diff16(0, old, *(__u16 *)&ip->ttl));
-	} else {
-		struct ipv6hdr *ip6 = p->l3;
-
-		if ((void *)(ip6 + 1) > data_end)
-			return -1;
-		ip6->hop_limit--;
-	}
-	return 0;
-}
-
 /*
  * Route the translated packet as if it were forwarded from the ingress
- * interface. With BPF_FIB_LOOKUP_SRC in flags, x->saddr is ignored and the
- * route's preferred source is returned in fib->ipv4_src/ipv6_src.
+ * interface, checking the egress MTU for an IP length of tot_len (at least
+ * the packet's). With BPF_FIB_LOOKUP_SRC in flags, x->saddr is ignored and
+ * the route's preferred source is returned in fib->ipv4_src/ipv6_src.
  */
 static __always_inline int xlb_fib(struct xdp_md *ctx, const struct xlb_pkt *p,
 				   const struct xlb_xlate *x, struct bpf_fib_lookup *fib,
-				   __u32 flags)
+				   __u32 flags, __u16 tot_len)
 {
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->ifindex = p->iif;
 	fib->l4_protocol = p->t.proto;
 	fib->sport = x->sport;
 	fib->dport = x->dport;
-	fib->tot_len = p->l3_len;
+	fib->tot_len = tot_len;
 	if (p->family == 4) {
 		fib->family = AF_INET;
 		fib->tos = p->tos;

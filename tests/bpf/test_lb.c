@@ -14,7 +14,8 @@
  *                                 10.0.0.1             10.1.0.1
  *
  * Maps are pinned under /sys/fs/bpf/xlb-test-<pid>, removed at the end.
- * `bpf_test_lb --bench [N]` prints ns/packet instead (live frames, repeat N).
+ * `bpf_test_lb --bench [N [WORD]]` prints ns/packet instead (live frames,
+ * repeat N; only the cases whose name contains WORD, e.g. for perf).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -940,6 +941,17 @@ static void t_nat(void)
 	}
 }
 
+static int pinned_fd(const char *name);
+
+/* The program's clock, bpf_ktime_get_coarse_ns(). */
+static uint64_t coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 static void t_udp(void)
 {
 	struct xlb_tuple t = tuple("10.0.0.2", 5000, "10.0.0.100", 53, IPPROTO_UDP);
@@ -1000,6 +1012,47 @@ static void t_udp(void)
 				  .payload = "answer" };
 
 		expect("UDP reply", &r, ifx_s, XDP_REDIRECT, &rw);
+	}
+
+	/*
+	 * last_seen is written at most once a second (default 30 s timeout: a
+	 * sixteenth of it is longer), and a flow expires only when even the
+	 * oldest packet that stamp may stand for is idle past the timeout.
+	 */
+	{
+		int fd_fl = pinned_fd(XLB_MAP_FLOWS);
+		struct xlb_flow f;
+		uint64_t s;
+
+		T_OK(fd_fl >= 0 && xlb_maps_lookup_flow(&t, &f) == 0, "UDP flow readable");
+		s = coarse_ns() - 500000000ULL;
+		f.last_seen = s;
+		bpf_map_update_elem(fd_fl, &t, &f, BPF_EXIST);
+		stats_mark();
+		run(buf, build(&in, buf), ifx_c, NULL, NULL);
+		xlb_maps_lookup_flow(&t, &f);
+		T_STAT(XLB_STAT_FWD, 1, "UDP, stamp 0.5 s old");
+		T_OK(f.last_seen == s, "a stamp younger than 1 s is not rewritten");
+		f.last_seen = s = coarse_ns() - 1500000000ULL;
+		bpf_map_update_elem(fd_fl, &t, &f, BPF_EXIST);
+		run(buf, build(&in, buf), ifx_c, NULL, NULL);
+		xlb_maps_lookup_flow(&t, &f);
+		T_OK(f.last_seen > s + 1000000000ULL, "a stamp 1.5 s old is refreshed");
+
+		f.last_seen = coarse_ns() - XLB_UDP_TIMEOUT_NS - 500000000ULL;
+		bpf_map_update_elem(fd_fl, &t, &f, BPF_EXIST);
+		stats_mark();
+		run(buf, build(&in, buf), ifx_c, NULL, NULL);
+		T_STAT(XLB_STAT_REPICK_EXPIRED, 0,
+		       "stamp 30.5 s old (the flow may be 29.5 s idle)");
+		xlb_maps_lookup_flow(&t, &f);
+		f.last_seen = coarse_ns() - XLB_UDP_TIMEOUT_NS - 1500000000ULL;
+		bpf_map_update_elem(fd_fl, &t, &f, BPF_EXIST);
+		stats_mark();
+		run(buf, build(&in, buf), ifx_c, NULL, NULL);
+		T_STAT(XLB_STAT_REPICK_EXPIRED, 1, "stamp 31.5 s old: idle for over 30 s");
+		T_EQ_INT(flow_srv(&t, NULL), s_u->id, "UDP: re-picked the same server");
+		close(fd_fl);
 	}
 
 	/* Idle timeout: a flow idle longer re-picks. */
@@ -1166,8 +1219,6 @@ static void t_no_neigh(void)
 	elen = build(&out, be);
 	T_OK(olen == elen && !memcmp(bo, be, elen), "no neighbour: passed translated");
 }
-
-static int pinned_fd(const char *name);
 
 /* A SYN from src:sport to 10.0.0.105:80 (fe_one); returns the verdict. */
 static int syn_one(const char *src, int sport)
@@ -1525,7 +1576,7 @@ static void t_nh_cache(void)
 			  .proto = IPPROTO_TCP,
 			  .flags = 0x02 };
 	static const uint8_t MAC_NEW[6] = { 0x02, 0, 0, 0, 0x77, 0x77 };
-	static char big[1301];
+	static char big[1301], full[1461];
 	struct pkt out = in;
 	struct xlb_cfg c0, c1;
 	struct xlb_flow f;
@@ -1537,6 +1588,7 @@ static void t_nh_cache(void)
 		     f.nh.iif == (uint32_t)ifx_c && !memcmp(f.nh.dmac, m13, 6) &&
 		     !memcmp(f.nh.smac, MAC_XS0, 6),
 	     "a new flow caches its next hop (xs0, the server's MAC)");
+	T_EQ_INT(f.nh.max_len, 1500, "the SYN's lookup checked the MTU for a full-size packet");
 
 	/* The neighbour moves to another MAC: the cached one is used until the generation moves. */
 	sh("ip neigh replace 10.1.0.13 lladdr 02:00:00:00:77:77 dev xs0 nud permanent");
@@ -1546,6 +1598,10 @@ static void t_nh_cache(void)
 	out.dst = "10.1.0.13";
 	out.ttl = 63;
 	expect("established: the cached next hop is used", &in, ifx_c, XDP_REDIRECT, &out);
+	memset(full, 'x', sizeof(full) - 1);
+	in.payload = out.payload = full;
+	expect("a full-size packet uses it too (no second lookup)", &in, ifx_c, XDP_REDIRECT, &out);
+	in.payload = out.payload = NULL;
 	xlb_maps_get_cfg(&c0);
 	T_EQ_INT(xlb_maps_bump_fib_gen(), 0, "bump the next-hop generation");
 	xlb_maps_get_cfg(&c1);
@@ -1557,21 +1613,51 @@ static void t_nh_cache(void)
 	out.dmac = m13;
 	expect("and back", &in, ifx_c, XDP_REDIRECT, &out);
 
-	/* A longer packet than the cached lookup checked: looked up again (MTU). */
+	/*
+	 * An egress MTU below the full size (a link change: lbd moves the
+	 * generation): the lookup is made again for the MTU, and a packet longer
+	 * than the cached lookup checked is looked up again (and passed).
+	 */
 	memset(big, 'x', sizeof(big) - 1);
 	sh("ip link set xs0 mtu 1280");
+	xlb_maps_bump_fib_gen();
 	in.payload = big;
 	stats_mark();
 	expect("1340-byte packet, egress MTU 1280: passed to the kernel", &in, ifx_c, XDP_PASS,
 	       NULL);
+	T_STAT(XLB_STAT_FIB_MTU, 1, "longer than the egress MTU");
+	in.payload = NULL;
+	stats_mark();
+	expect("a short packet goes through", &in, ifx_c, XDP_REDIRECT, &out);
+	T_STAT(XLB_STAT_FIB_MTU, 0, "short packet");
+	xlb_maps_lookup_flow(&t, &f);
+	T_EQ_INT(f.nh.max_len, 1280, "the cache covers packets up to the egress MTU");
+	in.payload = big;
+	stats_mark();
+	expect("the 1340-byte packet again: passed", &in, ifx_c, XDP_PASS, NULL);
 	T_STAT(XLB_STAT_FIB_MTU, 1, "longer than the cached lookup");
 	in.payload = NULL;
 	expect("a short packet still uses the cache", &in, ifx_c, XDP_REDIRECT, &out);
 	sh("ip link set xs0 mtu 1500");
+	xlb_maps_bump_fib_gen();
 	in.payload = out.payload = big;
 	expect("MTU back to 1500: the long packet goes through", &in, ifx_c, XDP_REDIRECT, &out);
 	xlb_maps_lookup_flow(&t, &f);
-	T_EQ_INT(f.nh.max_len, 20 + 20 + 1300, "the cache now covers the long packet");
+	T_EQ_INT(f.nh.max_len, 1500, "the cache covers full-size packets again");
+	sh("ip link set xs0 mtu 9000");
+	xlb_maps_bump_fib_gen();
+	{
+		static char jumbo[1801];
+
+		memset(jumbo, 'x', sizeof(jumbo) - 1);
+		in.payload = out.payload = jumbo;
+		expect("MTU 9000: a 1840-byte packet goes through", &in, ifx_c, XDP_REDIRECT, &out);
+		xlb_maps_lookup_flow(&t, &f);
+		T_EQ_INT(f.nh.max_len, 20 + 20 + 1800, "the cache covers it");
+	}
+	sh("ip link set xs0 mtu 1500");
+	xlb_maps_bump_fib_gen();
+	in.payload = out.payload = big;
 
 	/* The reply path caches its next hop in the reverse entry. */
 	{
@@ -1597,6 +1683,23 @@ static void t_nh_cache(void)
 			     rv.nh.oif == (uint32_t)ifx_c && !memcmp(rv.nh.dmac, MAC_CLI, 6),
 		     "the reverse entry caches the next hop toward the client");
 		expect("nat reply from the cache", &r, ifx_s, XDP_REDIRECT, &rw);
+
+		/* A reply refreshes the entry's stamp (seconds), at most once a second. */
+		{
+			int fd_rv = pinned_fd(XLB_MAP_REV_FLOWS);
+			uint32_t now_s;
+
+			xlb_maps_lookup_rev_flow(&rt, &rv);
+			rv.last_used -= 5;
+			bpf_map_update_elem(fd_rv, &rt, &rv, BPF_EXIST);
+			expect("nat reply, stamp 5 s old", &r, ifx_s, XDP_REDIRECT, &rw);
+			now_s = coarse_ns() / 1000000000ULL;
+			xlb_maps_lookup_rev_flow(&rt, &rv);
+			T_OK(rv.last_used == now_s || rv.last_used + 1 == now_s,
+			     "a reply refreshes the reverse entry's stamp (%u, now %u)",
+			     rv.last_used, now_s);
+			close(fd_rv);
+		}
 	}
 
 	/* tx_ports changes move the generation. */
@@ -1903,7 +2006,7 @@ static double bench_avg(int fd, uint8_t *frame, size_t len, int n, size_t sport_
 	return (double)total / n;
 }
 
-static int bench(int n)
+static int bench(int n, const char *only)
 {
 	struct pkt syn = { .family = 4,
 			   .smac = MAC_CLI,
@@ -1991,6 +2094,8 @@ static int bench(int n)
 	base = bench_avg(bpf_program__fd(pass->progs.xlb_pass), f, len, n, 0, ifx_c);
 	printf("bench: %-40s %7.1f ns/run (the timing floor)\n", "empty XDP program", base);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (only && !strstr(cases[i].what, only))
+			continue;
 		len = build(cases[i].k, f);
 		stats_mark();
 		t = bench_avg(prog_fd, f, len, n, cases[i].vary ? 14 + 20 : 0, cases[i].ifindex);
@@ -2018,10 +2123,13 @@ int main(int argc, char **argv)
 {
 	char root[64];
 	struct xlb_maps_opts o = { 0 };
+	const char *bench_only = NULL;
 	int bench_n = 0;
 
-	if (argc > 1 && !strcmp(argv[1], "--bench"))
+	if (argc > 1 && !strcmp(argv[1], "--bench")) {
 		bench_n = argc > 2 ? atoi(argv[2]) : 200000;
+		bench_only = argc > 3 ? argv[3] : NULL;
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (geteuid() != 0) {
 		T_SKIP("BPF tests need root");
@@ -2060,7 +2168,7 @@ int main(int argc, char **argv)
 	build_model();
 	t_sync();
 	if (bench_n) {
-		int rc = bench(bench_n);
+		int rc = bench(bench_n, bench_only);
 
 		xlb_maps_down(root);
 		return rc ? 1 : 0;
