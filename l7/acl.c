@@ -745,6 +745,34 @@ static bool f_content_len(const struct smp_expr *e, const struct acl_env *env, s
 	return emit_int(cb, arg, h->body == H1_BODY_CL ? (int64_t)h->content_length : 0, SMP_INT);
 }
 
+static bool f_capture(const char *const *cap, int ncap, const struct smp_expr *e, smp_cb cb,
+		      void *arg)
+{
+	char *end;
+	long i = strtol(e->arg ? e->arg : "", &end, 10);
+
+	if (!cap || !e->arg || *end || i < 0 || i >= ncap || !cap[i])
+		return false;
+	return emit_str(cb, arg, cap[i], strlen(cap[i]));
+}
+
+static bool f_cap_req(const struct smp_expr *e, const struct acl_env *env, smp_cb cb, void *arg)
+{
+	return f_capture(env->req_cap, env->nreq_cap, e, cb, arg);
+}
+
+static bool f_cap_rsp(const struct smp_expr *e, const struct acl_env *env, smp_cb cb, void *arg)
+{
+	return f_capture(env->rsp_cap, env->nrsp_cap, e, cb, arg);
+}
+
+static bool f_unique_id(const struct smp_expr *e, const struct acl_env *env, smp_cb cb, void *arg)
+{
+	if (!env->unique_id)
+		return false;
+	return emit_str(cb, arg, env->unique_id, strlen(env->unique_id));
+}
+
 static const struct fetch_def fetches[] = {
 	{ "path", SMP_STR, PAT_STR, ARG_NONE, f_path },
 	{ "url", SMP_STR, PAT_STR, ARG_NONE, f_url },
@@ -785,6 +813,9 @@ static const struct fetch_def fetches[] = {
 	{ "always_true", SMP_BOOL, PAT_BOOL, ARG_NONE, f_true },
 	{ "always_false", SMP_BOOL, PAT_BOOL, ARG_NONE, f_false },
 	{ "req.body_size", SMP_INT, PAT_INT, ARG_NONE, f_content_len },
+	{ "capture.req.hdr", SMP_STR, PAT_STR, ARG_REQ, f_cap_req },
+	{ "capture.res.hdr", SMP_STR, PAT_STR, ARG_REQ, f_cap_rsp },
+	{ "unique-id", SMP_STR, PAT_STR, ARG_NONE, f_unique_id },
 	{ NULL },
 };
 
@@ -940,6 +971,25 @@ static struct smp_expr *expr_parse(const char *text, bool acl_suffix, int *impli
 fail:
 	smp_expr_free(e);
 	return NULL;
+}
+
+enum smp_src smp_expr_src(const struct smp_expr *e)
+{
+	fetch_fn fn = e->f->fn;
+
+	if (fn == f_res_ver || fn == f_shdr || fn == f_sfhdr || fn == f_shdr_cnt)
+		return SMP_SRC_RSP;
+	if (fn == f_cap_req || fn == f_cap_rsp || fn == f_unique_id || fn == f_status)
+		return SMP_SRC_TXN;
+	if (fn == f_src || fn == f_dst || fn == f_src_port || fn == f_dst_port || fn == f_true ||
+	    fn == f_false || fn == f_ssl_fc || fn == f_ssl_sni)
+		return SMP_SRC_CONN;
+	return SMP_SRC_REQ;
+}
+
+const char *smp_expr_name(const struct smp_expr *e)
+{
+	return e->f->name;
 }
 
 struct smp_expr *smp_expr_parse(const char *text, char **err)

@@ -42,6 +42,10 @@ struct acl_env {
 	const struct sockaddr_storage *dst; /* local address the client connected to */
 	bool ssl; /* the client connection is TLS */
 	const char *sni; /* TLS server name sent by the client */
+	/* `capture request|response header` values (capture.req.hdr(N)); NULL entries: absent */
+	const char *const *req_cap, *const *rsp_cap;
+	int nreq_cap, nrsp_cap;
+	const char *unique_id; /* the request's unique-id (unique-id-format), or NULL */
 };
 
 /* Index of the first header named name at or after from, or -1. */
@@ -59,6 +63,17 @@ void smp_expr_free(struct smp_expr *e);
  * bytes plus a NUL; returns the length, or -1 when there is no sample.
  */
 int smp_expr_str(const struct smp_expr *e, const struct acl_env *env, char *buf, size_t size);
+
+/* What a fetch reads (smp_expr_src()). */
+enum smp_src {
+	SMP_SRC_CONN = 0, /* the connection: addresses, TLS */
+	SMP_SRC_REQ, /* the request head */
+	SMP_SRC_RSP, /* the response head */
+	SMP_SRC_TXN, /* what the transaction keeps: captures, unique-id, status */
+};
+enum smp_src smp_expr_src(const struct smp_expr *e);
+/* The fetch's name, for messages. */
+const char *smp_expr_name(const struct smp_expr *e);
 
 /* The compiled form of one `acl` line or one anonymous `{ ... }` ACL. */
 struct acl_expr;

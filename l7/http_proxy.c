@@ -41,7 +41,9 @@
 #include "cfg.h"
 #include "http1.h"
 #include "http_proxy.h"
+#include "logfmt.h"
 #include "stats_page.h"
+#include "cookie.h"
 #include "lbd.h"
 #include "log.h"
 #include "tls.h"
@@ -65,6 +67,7 @@
 #define L7_MERGE_MAX 8192 /* body bytes copied behind a head to save a send() */
 #define L7_TURNAROUND_MS 1000 /* longest wait before retrying a server that refused */
 #define L7_PARK_MS 100 /* idle this long, a server connection may serve another worker */
+#define L7_UID_MAX 128 /* longest unique-id + 1, as HAProxy */
 
 /* ---- buffers ---- */
 
@@ -144,7 +147,39 @@ struct l7_px {
 	int ntls;
 	struct l7_dyn_be *dyn;
 	int ndyn;
+	struct l7_cookie *cookie; /* the backend's `cookie` persistence, NULL = none */
+	struct logfmt *log_fmt; /* `log-format`; NULL: the built-in format of the options */
+	struct logfmt *uid_fmt; /* `unique-id-format` */
 };
+
+/* Compile a frontend's log-format or unique-id-format; *err gets "file:line: ..." */
+static int compile_format(struct proxy *px, const char *text, const struct cfg_loc *loc,
+			  const char *what, struct logfmt **out, char **err)
+{
+	char *sub = NULL;
+
+	*out = logfmt_compile(text, px->mode == PX_MODE_HTTP, what, &sub);
+	if (*out)
+		return 0;
+	cfg_err(err, "%s:%d: proxy '%s': %s", loc->file ? loc->file : "?", loc->line, px->name,
+		sub ? sub : "invalid format");
+	free(sub);
+	return -1;
+}
+
+const struct logfmt *l7_px_log_format(const struct proxy *px)
+{
+	const struct l7_px *lp = __atomic_load_n(&px->l7, __ATOMIC_ACQUIRE);
+
+	return lp ? lp->log_fmt : NULL;
+}
+
+const struct logfmt *l7_px_uid_format(const struct proxy *px)
+{
+	const struct l7_px *lp = __atomic_load_n(&px->l7, __ATOMIC_ACQUIRE);
+
+	return lp ? lp->uid_fmt : NULL;
+}
 
 static pthread_mutex_t compile_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -192,6 +227,17 @@ static int compile_proxy(struct proxy *px, char **err)
 		}
 	}
 	if (l7_rules_compile(px, err) < 0)
+		goto fail;
+	if (l7_cookie_compile(px, &lp->cookie, err) < 0)
+		goto fail;
+	/* formats of frontends only: HAProxy ignores a backend's */
+	if ((px->cap & PX_CAP_FE) && px->log_format &&
+	    compile_format(px, px->log_format, &px->log_format_loc, "log-format", &lp->log_fmt,
+			   err) < 0)
+		goto fail;
+	if ((px->cap & PX_CAP_FE) && px->unique_id_format &&
+	    compile_format(px, px->unique_id_format, &px->unique_id_format_loc, "unique-id-format",
+			   &lp->uid_fmt, err) < 0)
 		goto fail;
 	if (px->forwardfor_except) {
 		if (acl_net_parse(px->forwardfor_except, &lp->ff_except) < 0) {
@@ -287,6 +333,9 @@ void l7_free_proxy(struct proxy *px)
 		for (int i = 0; i < lp->ndyn; i++)
 			l7_fmt_free(lp->dyn[i].fmt);
 		free(lp->dyn);
+		l7_cookie_free(lp->cookie);
+		logfmt_free(lp->log_fmt);
+		logfmt_free(lp->uid_fmt);
 		free(lp);
 	}
 	px->l7 = NULL;
@@ -418,6 +467,10 @@ struct txn {
 	size_t reqline_len;
 	struct l7_arena arena;
 	bool active; /* a request started: log it when it ends */
+	struct l7_ck_txn ck; /* cookie persistence (cookie.h) */
+	bool req_parsed; /* the request head was parsed (captures are shown) */
+	uint64_t rt; /* %rt */
+	char *uid; /* unique-id (in arena), NULL when none */
 };
 
 struct hconn {
@@ -448,6 +501,9 @@ struct hconn {
 	unsigned ntxn;
 	uint64_t bytes_rx_total; /* anything received from the client */
 	struct sconn *sc;
+	/* `capture ... header` values: cap[0..nreq) request, then response; NULL = absent */
+	const char **cap;
+	char *cap_data; /* one slot of len + 1 bytes per capture */
 	struct txn t;
 };
 
@@ -679,12 +735,104 @@ static bool fe_logs(const struct proxy *fe)
 	return !list_empty(&fe->logs) || fe->log_global;
 }
 
+/* The transaction's number (%rt), taken when first needed. */
+static uint64_t txn_rt(struct hconn *h)
+{
+	struct txn *t = &h->t;
+
+	if (!t->rt)
+		t->rt = logfmt_next_rt() + 1;
+	return t->rt - 1;
+}
+
+/* The captures and unique-id the fetches of env may read (capture.req.hdr, unique-id). */
+static void env_txn(struct hconn *h, struct acl_env *env)
+{
+	if (h->cap) {
+		env->req_cap = h->cap;
+		env->nreq_cap = h->fe->nreq_caps;
+		env->rsp_cap = h->cap + h->fe->nreq_caps;
+		env->nrsp_cap = h->fe->nrsp_caps;
+	}
+	env->unique_id = h->t.uid;
+}
+
+/*
+ * What the log line (or the unique-id) of the transaction shows, as of
+ * now. env is set up for the %[...] samples: the request as the rules left
+ * it, no response (its head is gone by the end of the transaction).
+ */
+static void txn_fill_log(struct hconn *h, struct l7_log *l, struct acl_env *env)
+{
+	struct txn *t = &h->t;
+	ev_tstamp now = now_of(h);
+	struct proxy *be = t->be;
+
+	memset(l, 0, sizeof(*l));
+	memset(env, 0, sizeof(*env));
+	env->req = t->reqv.h1 ? &t->reqv : NULL;
+	env->src = &h->src;
+	env->dst = &h->dst;
+	env->ssl = h->ssl;
+	env->sni = h->ssl ? xconn_sni(&h->cx) : NULL;
+	env_txn(h, env);
+	l->fe = h->fe;
+	l->be = be;
+	l->srv = t->srv;
+	l->src = &h->src;
+	l->dst = &h->dst;
+	l->ssl = h->ssl;
+	l->t_req = t->wall_start;
+	/* a keep-alive request's "accept date" is the end of the previous one, as HAProxy */
+	l->t_accept = h->ntxn ? h->t_idle : h->wall_accept;
+	l->ti = h->ntxn ? ms_between(h->t_idle, t->t_start) : 0;
+	if (l->ti < 0)
+		l->ti = 0;
+	/*
+	 * As HAProxy: Tw once the request left the queue for a server, Tc once
+	 * connected, Tr once the response head came; -1 for a step not reached
+	 * (a rule's reply, no server, a failed connect, no response).
+	 */
+	l->tr = ms_between(t->t_start, t->t_head);
+	l->tw = t->t_head > 0 && t->t_queued > 0 ? ms_between(t->t_head, t->t_queued) : -1;
+	l->tc = t->t_conn > 0 && t->t_queued > 0 ? ms_between(t->t_queued, t->t_conn) : -1;
+	l->trs = t->t_rsp > 0 && t->t_conn > 0 ? ms_between(t->t_conn, t->t_rsp) : -1;
+	l->ta = ms_between(t->t_start, now);
+	if (l->ta < 0)
+		l->ta = 0;
+	l->tt = ms_between(h->ntxn ? h->t_idle : h->t_accept, now);
+	l->status = t->status ? t->status : -1;
+	l->bytes = t->bytes_out;
+	l->bytes_in = t->bytes_in;
+	l->term[0] = t->term[0] ? t->term[0] : '-';
+	l->term[1] = t->term[1] ? t->term[1] : '-';
+	l->actconn = __atomic_load_n(&l7_clients, __ATOMIC_RELAXED);
+	l->feconn = __atomic_load_n(&h->fe->cur_conns, __ATOMIC_RELAXED);
+	l->beconn = be ? __atomic_load_n(&be->cur_conns, __ATOMIC_RELAXED) : 0;
+	/* the transaction still holds its slot: HAProxy logs the count without it */
+	l->srvconn = t->srv ? __atomic_load_n(&t->srv->cur_conns, __ATOMIC_RELAXED) - 1 : 0;
+	if (l->srvconn < 0)
+		l->srvconn = 0;
+	l->retries = t->nretries;
+	l->redispatched = t->redispatched;
+	l->reqline = t->reqline;
+	l->reqline_len = t->reqline_len;
+	if (t->req_parsed && h->cap) {
+		l->req_cap = h->cap;
+		l->rsp_cap = h->cap + h->fe->nreq_caps;
+	}
+	l->unique_id = t->uid;
+	l->rt = txn_rt(h);
+	l->env = env;
+}
+
 static void txn_log(struct hconn *h)
 {
 	struct txn *t = &h->t;
+	struct sockaddr_storage bsrc;
+	socklen_t blen = sizeof(bsrc);
+	struct acl_env env;
 	struct l7_log l;
-	ev_tstamp now = now_of(h);
-	struct proxy *be = t->be;
 
 	if (!t->active)
 		return;
@@ -694,42 +842,88 @@ static void txn_log(struct hconn *h)
 	if ((h->fe->options & PX_OPT_DONTLOGNULL) && t->rq <= RQ_HEAD && !t->reqline &&
 	    buf_len(&h->cin) == 0 && t->bytes_in == 0)
 		return;
-	memset(&l, 0, sizeof(l));
-	l.fe = h->fe;
-	l.be = be;
-	l.srv = t->srv;
-	l.src = &h->src;
-	l.ssl = h->ssl;
-	l.t_req = t->wall_start;
-	/*
-	 * As HAProxy: Tw once the request left the queue for a server, Tc once
-	 * connected, Tr once the response head came; -1 for a step not reached
-	 * (a rule's reply, no server, a failed connect, no response).
-	 */
-	l.tr = ms_between(t->t_start, t->t_head);
-	l.tw = t->t_head > 0 && t->t_queued > 0 ? ms_between(t->t_head, t->t_queued) : -1;
-	l.tc = t->t_conn > 0 && t->t_queued > 0 ? ms_between(t->t_queued, t->t_conn) : -1;
-	l.trs = t->t_rsp > 0 && t->t_conn > 0 ? ms_between(t->t_conn, t->t_rsp) : -1;
-	l.ta = ms_between(t->t_start, now);
-	if (l.ta < 0)
-		l.ta = 0;
-	l.tt = ms_between(h->ntxn ? h->t_idle : h->t_accept, now);
-	l.status = t->status ? t->status : -1;
-	l.bytes = t->bytes_out;
-	l.term[0] = t->term[0] ? t->term[0] : '-';
-	l.term[1] = t->term[1] ? t->term[1] : '-';
-	l.actconn = __atomic_load_n(&l7_clients, __ATOMIC_RELAXED);
-	l.feconn = __atomic_load_n(&h->fe->cur_conns, __ATOMIC_RELAXED);
-	l.beconn = be ? __atomic_load_n(&be->cur_conns, __ATOMIC_RELAXED) : 0;
-	/* the transaction still holds its slot: HAProxy logs the count without it */
-	l.srvconn = t->srv ? __atomic_load_n(&t->srv->cur_conns, __ATOMIC_RELAXED) - 1 : 0;
-	if (l.srvconn < 0)
-		l.srvconn = 0;
-	l.retries = t->nretries;
-	l.redispatched = t->redispatched;
-	l.reqline = t->reqline;
-	l.reqline_len = t->reqline_len;
+	txn_fill_log(h, &l, &env);
+	if (h->sc && h->sc->fd >= 0 && (logfmt_needs(l7_px_log_format(h->fe)) & LF_NEED_BADDR) &&
+	    !getsockname(h->sc->fd, (struct sockaddr *)&bsrc, &blen))
+		l.bsrc = &bsrc;
 	l7_log_http(&l);
+}
+
+/* The request's unique-id (`unique-id-format`), made once before the rules run. */
+static void txn_unique_id(struct hconn *h)
+{
+	const struct logfmt *f = l7_px_uid_format(h->fe);
+	struct txn *t = &h->t;
+	char tmp[L7_UID_MAX];
+	struct acl_env env;
+	struct l7_log l;
+	struct lf_data d;
+	size_t n;
+
+	if (!f || t->uid)
+		return;
+	txn_fill_log(h, &l, &env);
+	l7_log_data(&l, &d);
+	n = logfmt_render(f, &d, tmp, sizeof(tmp));
+	t->uid = l7_arena_alloc(&t->arena, n + 1);
+	if (t->uid)
+		memcpy(t->uid, tmp, n + 1);
+}
+
+/* Capture slots of the frontend's `capture ... header` lines, made with the connection. */
+static int caps_alloc(struct hconn *h)
+{
+	const struct proxy *fe = h->fe;
+	int n = fe->nreq_caps + fe->nrsp_caps;
+	size_t total = 0;
+
+	if (!n)
+		return 0;
+	for (int i = 0; i < fe->nreq_caps; i++)
+		total += (size_t)fe->req_caps[i].len + 1;
+	for (int i = 0; i < fe->nrsp_caps; i++)
+		total += (size_t)fe->rsp_caps[i].len + 1;
+	h->cap = calloc(n, sizeof(*h->cap));
+	h->cap_data = malloc(total);
+	return h->cap && h->cap_data ? 0 : -ENOMEM;
+}
+
+/*
+ * Capture the headers of a message as received (before the rules), as
+ * HAProxy: the last occurrence of each name, cut to its length.
+ */
+static void capture_hdrs(struct hconn *h, const struct h1_msg *m, bool rsp)
+{
+	const struct proxy *fe = h->fe;
+	const struct px_capture *caps = rsp ? fe->rsp_caps : fe->req_caps;
+	int n = rsp ? fe->nrsp_caps : fe->nreq_caps, base = rsp ? fe->nreq_caps : 0;
+	size_t off = 0;
+
+	if (!h->cap)
+		return;
+	for (int i = 0; rsp && i < fe->nreq_caps; i++)
+		off += (size_t)fe->req_caps[i].len + 1;
+	for (int i = 0; i < n; i++) {
+		size_t nlen = strlen(caps[i].name), len;
+		char *slot = h->cap_data + off;
+		int last = -1;
+
+		off += (size_t)caps[i].len + 1;
+		for (uint32_t j = 0; j < m->nhdrs; j++) {
+			if (m->hdrs[j].name_len == nlen &&
+			    !strncasecmp(m->hdrs[j].name, caps[i].name, nlen))
+				last = (int)j;
+		}
+		h->cap[base + i] = NULL;
+		if (last < 0)
+			continue;
+		len = m->hdrs[last].value_len;
+		if (len > (size_t)caps[i].len)
+			len = (size_t)caps[i].len;
+		memcpy(slot, m->hdrs[last].value, len);
+		slot[len] = 0;
+		h->cap[base + i] = slot;
+	}
 }
 
 /* The transaction's server slot (lb_pick's reference and in-flight count). */
@@ -912,6 +1106,7 @@ static void hc_env(struct hconn *h, struct acl_env *env)
 	env->dst = &h->dst;
 	env->ssl = h->ssl;
 	env->sni = h->ssl ? xconn_sni(&h->cx) : NULL;
+	env_txn(h, env);
 }
 
 static bool is_hop_by_hop(const struct h1_hdr *hd)
@@ -1158,9 +1353,10 @@ static void conn_failed(struct hconn *h, int err)
 		/*
 		 * As HAProxy: retries stay on the server unless `option
 		 * redispatch`; with it every retry goes elsewhere, except with
-		 * a hash (persistence) where only the last one does.
+		 * a hash or a persistence cookie where only the last one does.
 		 */
-		if ((t->be->options & PX_OPT_REDISPATCH) && (!hashed || t->retries_left == 0)) {
+		if ((t->be->options & PX_OPT_REDISPATCH) &&
+		    (!(hashed || t->ck.direct) || t->retries_left == 0)) {
 			__atomic_add_fetch(&s->redispatches, 1, __ATOMIC_RELAXED);
 			t->failed = s;
 			txn_release_srv(h);
@@ -1204,9 +1400,15 @@ static void txn_connect(struct hconn *h)
 		}
 		req.get_hdr = lb_get_hdr;
 		req.hdr_ctx = &t->reqv;
-		t->srv = lb_pick(t->be, &req, t->failed);
+		/* a persistence cookie names the server, unless a redispatch moved on */
+		if (t->ck.srv_id && !t->redispatched)
+			t->srv = l7_cookie_take(t->be, &t->ck);
+		if (!t->srv && !t->ck.wait) {
+			t->ck.direct = false;
+			t->srv = lb_pick(t->be, &req, t->failed);
+		}
 		if (!t->srv) {
-			if (be_has_servers(t->be)) {
+			if (t->ck.wait || be_has_servers(t->be)) {
 				/* Every usable server is full: wait for a slot. */
 				if (t->sv != SV_QUEUED) {
 					uint32_t qto = t->be->to.queue ? t->be->to.queue :
@@ -1280,14 +1482,17 @@ static void process_request(struct hconn *h)
 
 	h->cin.rd = t->head_len;
 	t->bytes_in += t->head_len;
-	/* only the traffic log reads it */
-	if (fe_logs(h->fe))
+	/* only the traffic log and the unique-id read it */
+	if (fe_logs(h->fe) || l7_px_uid_format(h->fe))
 		copy_reqline(h);
 	memcpy(h->reqv_hdrs, m->hdrs, m->nhdrs * sizeof(*m->hdrs));
 	t->reqv.h1 = m;
 	t->reqv.hdrs = h->reqv_hdrs;
 	t->reqv.nhdrs = m->nhdrs;
 	t->reqv.maxhdrs = h->maxhdr + L7_HDR_EXTRA;
+	t->req_parsed = true;
+	capture_hdrs(h, m, false);
+	txn_unique_id(h);
 	if (!(m->flags & H1_F_KEEP_ALIVE) || (h->fe->options & PX_OPT_HTTPCLOSE) || h->w->stopping)
 		t->cli_close = true;
 	if (m->flags & H1_F_CL_TE_CONFLICT) {
@@ -1359,6 +1564,20 @@ static void process_request(struct hconn *h)
 	}
 	if ((t->be->options | h->fe->options) & (PX_OPT_HTTP_SERVER_CLOSE | PX_OPT_HTTPCLOSE))
 		t->srv_close = true;
+	/* cookie persistence: the server the cookie names, the Cookie headers rewritten */
+	if (t->be->l7 && ((struct l7_px *)t->be->l7)->cookie &&
+	    l7_cookie_req(((struct l7_px *)t->be->l7)->cookie, t->be, &t->reqv, &t->arena, &t->ck) <
+		    0) {
+		txn_error(h, 500, 'P', 'R');
+		return;
+	}
+	/* after every http-request rule, as HAProxy (before X-Forwarded-For) */
+	if (h->fe->unique_id_header && t->uid &&
+	    l7_hdr_add(&t->reqv, h->fe->unique_id_header, strlen(h->fe->unique_id_header), t->uid,
+		       strlen(t->uid)) < 0) {
+		txn_error(h, 500, 'P', 'R');
+		return;
+	}
 	txn_forward(h);
 }
 
@@ -1560,6 +1779,7 @@ static void process_response(struct hconn *h, size_t head_len)
 	}
 	if (!t->t_rsp)
 		t->t_rsp = now_of(h);
+	capture_hdrs(h, m, true);
 	memcpy(h->rspv_hdrs, m->hdrs, m->nhdrs * sizeof(*m->hdrs));
 	t->rspv.h1 = m;
 	t->rspv.hdrs = h->rspv_hdrs;
@@ -1573,6 +1793,14 @@ static void process_response(struct hconn *h, size_t head_len)
 		v = l7_http_rsp_rules(h->fe, &env, &t->rspv, &t->arena, &status, &new_reason);
 	if (v == L7_DENY_RSP || v == L7_FAIL) {
 		__atomic_add_fetch(&h->fe->denied_req, 1, __ATOMIC_RELAXED);
+		t->srv_close = true;
+		txn_error(h, 502, 'P', 'H');
+		return;
+	}
+	/* cookie persistence, after the rules as HAProxy: the server's Set-Cookie, lbd's own */
+	if (t->be && t->be->l7 && ((struct l7_px *)t->be->l7)->cookie &&
+	    l7_cookie_rsp(((struct l7_px *)t->be->l7)->cookie, t->srv, &t->rspv, status,
+			  t->req.method, &t->arena, &t->ck) < 0) {
 		t->srv_close = true;
 		txn_error(h, 502, 'P', 'H');
 		return;
@@ -2046,6 +2274,8 @@ static void txn_reset(struct hconn *h)
 	free(t->reqline);
 	l7_arena_reset(&t->arena);
 	memset(t, 0, sizeof(*t));
+	if (h->cap)
+		memset(h->cap, 0, (h->fe->nreq_caps + h->fe->nrsp_caps) * sizeof(*h->cap));
 	h1_msg_init_req(&t->req, h->req_hdrs, h->maxhdr, h->bufsize);
 }
 
@@ -2134,6 +2364,8 @@ static void hc_free(struct hconn *h)
 	list_del(&h->list);
 	free(h->t.reqline);
 	l7_arena_reset(&h->t.arena);
+	free(h->cap);
+	free(h->cap_data);
 	free(h->cin.data);
 	free(h->cout.data);
 	free(h->sin.data);
@@ -2602,6 +2834,8 @@ void http_conn_accept(struct worker *w, struct listener *l, int cfd, struct sock
 	h->rsp_hdrs = h->req_hdrs + maxhdr;
 	h->reqv_hdrs = h->rsp_hdrs + maxhdr;
 	h->rspv_hdrs = h->reqv_hdrs + maxhdr + L7_HDR_EXTRA;
+	if (caps_alloc(h) < 0)
+		goto fail_free;
 	if (l->bind && l->bind->ssl) {
 		void *ctx = bind_tls_ctx(fe, l->bind);
 
@@ -2636,6 +2870,8 @@ fail_free:
 	free(h->sin.data);
 	free(h->sout.data);
 	free(h->req_hdrs);
+	free(h->cap);
+	free(h->cap_data);
 fail:
 	free(h);
 	close(cfd);

@@ -109,29 +109,53 @@ void l7_rules_free(struct proxy *px);
  */
 char *l7_error_page(struct proxy *fe, struct proxy *be, int status, size_t *len);
 
-/* ---- httplog (http_log.c) ---- */
+/* ---- traffic log lines (http_log.c, formats in logfmt.h) ---- */
+
+struct lf_data;
+struct logfmt;
+
+/*
+ * The frontend's compiled `log-format` and `unique-id-format` (NULL when
+ * none: logfmt_builtin() gives the format of the options). Also for mode
+ * tcp frontends.
+ */
+const struct logfmt *l7_px_log_format(const struct proxy *px);
+const struct logfmt *l7_px_uid_format(const struct proxy *px);
 
 struct l7_log {
 	struct proxy *fe, *be;
 	struct server *srv;
 	const struct sockaddr_storage *src;
+	const struct sockaddr_storage *dst; /* %fi %fp; NULL: unknown */
+	const struct sockaddr_storage *bsrc; /* %bi %bp: local address toward the server */
 	bool ssl;
 	double t_req; /* wall clock of the start of the request (%tr) */
+	double t_accept; /* wall clock of the accept, or of the end of the previous request (%t) */
+	int ti; /* %Ti: idle time before the request */
 	int tr, tw, tc, trs, ta; /* %TR %Tw %Tc %Tr %Ta in ms, -1 when not reached */
 	int tt; /* %Tt: total time including the idle time before the request */
 	int status; /* -1 when none */
 	uint64_t bytes; /* bytes sent to the client */
+	uint64_t bytes_in; /* %U: bytes received from the client */
 	char term[2]; /* termination state */
+	char ck[2]; /* persistence cookie flags of %tsc (0: '-') */
 	int actconn, feconn, beconn, srvconn, retries;
 	bool redispatched;
 	int srv_queue, be_queue;
 	const char *reqline; /* request line, or NULL for <BADREQ> */
 	size_t reqline_len;
+	/* captured headers (fe->nreq_caps, then fe->nrsp_caps values); NULL: show none */
+	const char *const *req_cap, *const *rsp_cap;
+	const char *unique_id;
+	uint64_t rt; /* %rt */
+	const struct acl_env *env; /* for %[...] samples; NULL: none */
 };
 
-/* Emit one httplog line for the frontend (nothing when it has no log target). */
+/* Emit one log line for the frontend (nothing when it has no log target). */
 void l7_log_http(const struct l7_log *l);
-/* Format the line into buf; returns its length. */
+/* Format the line into buf with the frontend's format; returns its length. */
 size_t l7_log_format(const struct l7_log *l, char *buf, size_t size);
+/* The values of l as the log-format engine reads them (%lc left at 0). */
+void l7_log_data(const struct l7_log *l, struct lf_data *d);
 
 #endif

@@ -989,12 +989,82 @@ static void test_options(void)
 	    "expected except NET, header NAME or if-none, got 'bogus'", "forwardfor bogus");
 	bad(BE(" option httpchk GET / HTTP/1.1 x\n"),
 	    "'option httpchk': expected [METHOD] [URI] [VERSION]", "httpchk too many");
-	bad(FE(" option httplog clf\n"), "'option httplog clf' is not supported", "httplog clf");
+	bad(FE(" option httplog bogus\n"),
+	    "'option httplog': expected nothing or 'clf', got 'bogus'", "httplog bogus");
 	bad(BE(" no maxconn\n"), "'no maxconn': 'no' only applies to 'option' and 'log'",
 	    "no maxconn");
 	bad(BE(" no\n"), "'no': expected a keyword after it", "no alone");
 	bad(GL(" option httplog\n"), "'option httplog' is not allowed in 'global' section",
 	    "option in global");
+}
+
+/* log-format, unique-id and capture keywords (the formats compile with the L7 tier) */
+static void test_log_format_cfg(void)
+{
+	struct model *m;
+	struct proxy *p;
+
+	m = good_m(FE(" mode http\n capture request header Host len 64\n"
+		      " capture request header User-Agent len 8\n"
+		      " capture response header Content-Type len 0\n"),
+		   "capture");
+	p = px(m, "f");
+	T_OK(p && p->nreq_caps == 2 && p->nrsp_caps == 1 &&
+		     !strcmp(p->req_caps[1].name, "User-Agent") && p->req_caps[1].len == 8 &&
+		     p->rsp_caps[0].len == 0,
+	     "captures stored in order");
+	model_free(m);
+	bad(FE(" capture cookie x len 10\n"), "t.cfg:3: 'capture cookie' is not supported by lbd",
+	    "capture cookie");
+	bad(FE(" capture request header Host\n"),
+	    "t.cfg:3: 'capture request' expects 'header' <header_name> 'len' <len>",
+	    "capture without len");
+	bad(FE(" capture request header Host len 5 x\n"), "cannot handle unexpected argument 'x'",
+	    "capture extra");
+	bad(FE(" capture request header Host len x\n"), "'len' expects a length", "capture len");
+	bad(FE(" capture foo\n"), "'capture' expects 'cookie' or 'request header'", "capture foo");
+	bad(DEF(" capture request header Host len 5\n"),
+	    "'capture' is not allowed in 'defaults' section", "capture in defaults");
+	bad(BE(" capture request header Host len 5\n"),
+	    "'capture' is not allowed in 'backend' section", "capture in backend");
+	m = good_m(DEF(" unique-id-header X-Req\nfrontend f\n bind :8080\n"), "unique-id-header");
+	p = px(m, "f");
+	T_OK(p && p->unique_id_header && !strcmp(p->unique_id_header, "X-Req"),
+	     "unique-id-header inherited");
+	model_free(m);
+	/* the last of option httplog / tcplog / log-format wins */
+	m = good_m(
+		DEF(" mode http\n log-format %ci\nfrontend f\n bind :8080\n option httplog clf\n"),
+		"httplog clf after log-format");
+	p = px(m, "f");
+	T_OK(p && !p->log_format && (p->options & PX_OPT_HTTPLOG) &&
+		     (p->options & PX_OPT_HTTPLOG_CLF),
+	     "option httplog clf replaces an inherited log-format");
+	model_free(m);
+	m = good_m(DEF(" mode http\n option httplog\nfrontend f\n bind :8080\n log-format %ci\n"),
+		   "log-format after httplog");
+	p = px(m, "f");
+	T_OK(p && p->log_format && !(p->options & PX_OPT_HTTPLOG), "log-format replaces httplog");
+	model_free(m);
+	/* compile errors carry the line of the format */
+	bad(DEF(" mode http\n log-format \"%ci %foo\"\nfrontend f\n bind :8080\n"),
+	    "t.cfg:3: proxy 'f': 'log-format': no such format variable '%foo'",
+	    "unknown variable (inherited format, its line)");
+	bad(FE(" log-format %r\n"),
+	    "t.cfg:3: proxy 'f': 'log-format': format variable '%r' is reserved for mode http",
+	    "HTTP variable in mode tcp");
+	bad(FE(" mode http\n unique-id-format %[nosuch]\n"),
+	    "t.cfg:4: proxy 'f': 'unique-id-format': sample '%[nosuch]': unknown fetch method 'nosuch'",
+	    "unique-id-format bad sample");
+	bad(FE(" mode http\n log-format %[res.hdr(x)]\n"),
+	    "sample fetch 'res.hdr' is not available", "response fetch in log-format");
+	bad(FE(" log-format %[path]\n"), "sample fetch 'path' needs an HTTP request",
+	    "request fetch in mode tcp");
+	bad(FE(" mode http\n log-format a%\n"), "truncated line after '%'", "truncated %");
+	bad(FE(" mode http\n log-format a%[src\n"), "missing ']'", "missing ]");
+	bad(FE(" mode http\n log-format %{+Q}\n"), "flags without a variable name", "flags alone");
+	good(FE(" mode http\n log-format \"%{+Q,+E}r %{-Q}o %%%{+X}ci %[capture.req.hdr(0),lower]\"\n"),
+	     "flags, %% and samples");
 }
 
 static void test_http_reuse(void)
@@ -1120,7 +1190,8 @@ static void test_log_stats_misc(void)
 	bad(FE(" log /dev/log\n"), "t.cfg:3: 'log': expected a facility",
 	    "proxy log missing facility");
 
-	m = good_m(FE(" log-format \"%ci:%cp [%tr] %ft %b/%s\"\n unique-id-format %{+X}o\\ %ci\n"),
+	m = good_m(FE(" mode http\n log-format \"%ci:%cp [%tr] %ft %b/%s\"\n"
+		      " unique-id-format %{+X}o\\ %ci\n"),
 		   "log-format unique-id-format");
 	p = px(m, "f");
 	T_OK(p && !strcmp(p->log_format, "%ci:%cp [%tr] %ft %b/%s") &&
@@ -1137,8 +1208,7 @@ static void test_log_stats_misc(void)
 	    "log-format in backend");
 
 	test_stats_page();
-	bad(FE(" capture request header Host len 64\n"),
-	    "t.cfg:3: 'capture' is an HAProxy keyword that lbd does not support", "capture");
+	test_log_format_cfg();
 	bad(FE(" frob\n"), "t.cfg:3: unknown keyword 'frob' in 'frontend' section",
 	    "unknown in frontend");
 	bad(BE(" frob\n"), "t.cfg:2: unknown keyword 'frob' in 'backend' section",

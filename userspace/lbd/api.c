@@ -1833,6 +1833,21 @@ static void cmd_add_server(struct api_req *r, char **args, int nargs)
 			enabled = true;
 			continue;
 		}
+		if (!strcmp(kw, "cookie")) {
+			/* the value cookie persistence matches (l7/cookie.c) */
+			if (!val) {
+				api_printf(r->out, "'cookie' expects an argument.\n");
+				goto fail;
+			}
+			free(s->cookie);
+			s->cookie = strdup(val);
+			if (!s->cookie) {
+				api_printf(r->out, "out of memory.\n");
+				goto fail;
+			}
+			i++;
+			continue;
+		}
 		if (strcmp(kw, "weight") && strcmp(kw, "maxconn") && strcmp(kw, "minconn") &&
 		    strcmp(kw, "rise") && strcmp(kw, "fall") && strcmp(kw, "inter") &&
 		    strcmp(kw, "fastinter") && strcmp(kw, "downinter") && strcmp(kw, "port") &&

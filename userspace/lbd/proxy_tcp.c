@@ -24,6 +24,8 @@
 #include "lbd.h"
 #include "log.h"
 #include "tlog.h"
+#include "http_proxy.h"
+#include "logfmt.h"
 
 /* Failed servers remembered per connection (retries beyond that reuse the oldest slot). */
 #define TC_MAX_FAILED 8
@@ -63,6 +65,7 @@ struct tconn {
 	struct server *failed[TC_MAX_FAILED];
 	int nfailed;
 	ev_tstamp t_accept, t_queued, t_connected, c_last, s_last, deadline;
+	uint64_t rt; /* %rt */
 	bool queued;
 	char term[3]; /* termination state, HAProxy's two letters */
 };
@@ -132,13 +135,30 @@ static void tconn_free(struct tconn *c)
 
 static void tconn_log(struct tconn *c)
 {
+	struct sockaddr_storage dst, bsrc;
+	socklen_t dlen = sizeof(dst), blen = sizeof(bsrc);
 	struct tlog_tcp t;
+	unsigned needs;
 
 	if (!(c->fe->options & PX_OPT_TCPLOG) && list_empty(&c->fe->logs))
 		return;
 	if ((c->fe->options & PX_OPT_DONTLOGNULL) && c->c2s.total == 0 && c->s2c.total == 0)
 		return;
 	memset(&t, 0, sizeof(t));
+	t.fmt = l7_px_log_format(c->fe);
+	t.uid_fmt = l7_px_uid_format(c->fe);
+	needs = logfmt_needs(t.fmt ? t.fmt : logfmt_builtin(c->fe, false));
+	if (t.uid_fmt && (needs & LF_NEED_ID))
+		needs |= logfmt_needs(t.uid_fmt);
+	/* addresses only when the format shows them (a system call each) */
+	if ((needs & (LF_NEED_FADDR | LF_NEED_SMP)) && c->cfd >= 0 &&
+	    !getsockname(c->cfd, (struct sockaddr *)&dst, &dlen))
+		t.dst = &dst;
+	if ((needs & LF_NEED_BADDR) && c->sfd >= 0 &&
+	    !getsockname(c->sfd, (struct sockaddr *)&bsrc, &blen))
+		t.bsrc = &bsrc;
+	t.bytes_in = c->c2s.total;
+	t.rt = c->rt;
 	t.fe = c->fe;
 	t.be = c->be;
 	t.srv = c->srv;
@@ -698,6 +718,7 @@ void tcp_conn_accept(struct worker *w, struct listener *l, int cfd, struct socka
 	c->sfd = -1;
 	c->src = *src;
 	c->t_accept = ev_now(w->loop);
+	c->rt = logfmt_next_rt();
 	c->retries_left = be ? be->retries : 0;
 	list_add_tail(&c->list, &w->conns);
 	w->nconns++;

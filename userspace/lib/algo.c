@@ -142,6 +142,18 @@ static struct server *pick_untried(const struct lb_pool *pool, const struct serv
 	return NULL;
 }
 
+void lb_account(struct server *s)
+{
+	int cur = __atomic_add_fetch(&s->cur_conns, 1, __ATOMIC_RELAXED);
+	int seen = __atomic_load_n(&s->max_conns_seen, __ATOMIC_RELAXED);
+
+	__atomic_add_fetch(&s->total_conns, 1, __ATOMIC_RELAXED);
+	while (cur > seen && !__atomic_compare_exchange_n(&s->max_conns_seen, &seen, cur, true,
+							  __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	server_get(s);
+}
+
 struct server *lb_pick(struct proxy *be, const struct lb_req *req, struct server *avoid)
 {
 	return lb_pick_ex(be, req, avoid ? &avoid : NULL, avoid ? 1 : 0);
@@ -153,7 +165,6 @@ struct server *lb_pick_ex(struct proxy *be, const struct lb_req *req, struct ser
 	const struct lb_algo_ops *algo;
 	struct server *s, *other;
 	bool empty = false;
-	int cur, seen;
 
 	if (!be) {
 		errno = EINVAL;
@@ -172,14 +183,7 @@ struct server *lb_pick_ex(struct proxy *be, const struct lb_req *req, struct ser
 			s = other;
 	}
 	if (s) {
-		cur = __atomic_add_fetch(&s->cur_conns, 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&s->total_conns, 1, __ATOMIC_RELAXED);
-		seen = __atomic_load_n(&s->max_conns_seen, __ATOMIC_RELAXED);
-		while (cur > seen &&
-		       !__atomic_compare_exchange_n(&s->max_conns_seen, &seen, cur, true,
-						    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-			;
-		server_get(s);
+		lb_account(s);
 	} else {
 		empty = !be->pool || be->pool->n <= 0;
 	}

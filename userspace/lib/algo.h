@@ -75,6 +75,12 @@ struct server *lb_pick_ex(struct proxy *be, const struct lb_req *req, struct ser
 			  int navoid);
 void lb_release(struct server *s);
 /*
+ * Count a connection or request to s and take a reference, as lb_pick()
+ * does for the server it returns (cookie persistence chooses the server
+ * itself). Release with lb_release().
+ */
+void lb_account(struct server *s);
+/*
  * True when the backend has a usable server (its pool is not empty). When
  * lb_pick() fails on a usable backend, every server is at its maxconn and
  * the connection may wait in a queue; otherwise no server is left.

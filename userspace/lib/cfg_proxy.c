@@ -14,6 +14,7 @@
 #include "algo.h"
 #include "cfg.h"
 #include "cfg_lex.h"
+#include "cookie.h"
 
 /* `-XX-`, `-XXX`, `--XX` of HAProxy's keyword matrix. */
 #define SEC_FE_ONLY (CFG_SEC_FRONTEND | CFG_SEC_LISTEN)
@@ -905,6 +906,12 @@ static int kw_option_flag(struct cfg_ctx *ctx, char **args, int nargs, char **er
 	} else {
 		ctx->px->options &= ~opt_flags[i].clears;
 		ctx->px->options |= opt_flags[i].flag;
+		if (opt_flags[i].flag == PX_OPT_TCPLOG) {
+			/* the last of option tcplog/httplog and log-format wins, as HAProxy */
+			ctx->px->options &= ~PX_OPT_HTTPLOG_CLF;
+			free(ctx->px->log_format);
+			ctx->px->log_format = NULL;
+		}
 	}
 	return 0;
 }
@@ -915,16 +922,19 @@ static int kw_option_httplog(struct cfg_ctx *ctx, char **args, int nargs, char *
 		if (nargs > 2)
 			return cfg_err(err, "'no option httplog': expected no argument, got '%s'",
 				       args[2]);
-		ctx->px->options &= ~PX_OPT_HTTPLOG;
+		ctx->px->options &= ~(PX_OPT_HTTPLOG | PX_OPT_HTTPLOG_CLF);
 		return 0;
 	}
-	if (nargs > 2) {
-		if (!strcmp(args[2], "clf"))
-			return cfg_err(err, "'option httplog clf' is not supported by lbd");
-		return cfg_err(err, "'option httplog': expected no argument, got '%s'", args[2]);
-	}
-	ctx->px->options &= ~PX_OPT_TCPLOG;
+	if (nargs > 3 || (nargs == 3 && strcmp(args[2], "clf")))
+		return cfg_err(err, "'option httplog': expected nothing or 'clf', got '%s'",
+			       args[nargs > 3 ? 3 : 2]);
+	ctx->px->options &= ~(PX_OPT_TCPLOG | PX_OPT_HTTPLOG_CLF);
 	ctx->px->options |= PX_OPT_HTTPLOG;
+	if (nargs == 3)
+		ctx->px->options |= PX_OPT_HTTPLOG_CLF;
+	/* the last of option tcplog/httplog and log-format wins, as HAProxy */
+	free(ctx->px->log_format);
+	ctx->px->log_format = NULL;
 	return 0;
 }
 
@@ -1078,13 +1088,68 @@ static int kw_log(struct cfg_ctx *ctx, char **args, int nargs, char **err)
 
 static int kw_format(struct cfg_ctx *ctx, char **args, int nargs, char **err)
 {
-	char **dst =
-		!strcmp(args[0], "log-format") ? &ctx->px->log_format : &ctx->px->unique_id_format;
+	struct proxy *px = ctx->px;
+	bool lf = !strcmp(args[0], "log-format");
+	char **dst = lf ? &px->log_format : &px->unique_id_format;
+	struct cfg_loc *loc = lf ? &px->log_format_loc : &px->unique_id_format_loc;
 
 	if (cfg_nargs(args[0], args, nargs, 1, 1, 1, "one format string (use quotes around spaces)",
 		      err) < 0)
 		return -1;
-	return cfg_store(dst, args[1], args[0], err);
+	if (cfg_store(dst, args[1], args[0], err) < 0)
+		return -1;
+	/* compiled with the L7 tier (l7_compile_proxy), which reports errors here */
+	loc->file = ctx->file;
+	loc->line = ctx->line;
+	if (lf) /* replaces option httplog/tcplog (the last one wins, as HAProxy) */
+		px->options &= ~(PX_OPT_HTTPLOG | PX_OPT_HTTPLOG_CLF | PX_OPT_TCPLOG);
+	return 0;
+}
+
+static int kw_unique_id_header(struct cfg_ctx *ctx, char **args, int nargs, char **err)
+{
+	if (cfg_nargs(args[0], args, nargs, 1, 1, 1, "a header name", err) < 0)
+		return -1;
+	return cfg_store(&ctx->px->unique_id_header, args[1], args[0], err);
+}
+
+/* `capture request header NAME len N`, `capture response header NAME len N` */
+static int kw_capture(struct cfg_ctx *ctx, char **args, int nargs, char **err)
+{
+	struct proxy *px = ctx->px;
+	struct px_capture **caps, *nc;
+	int *n;
+	long long len;
+	bool req;
+
+	if (nargs >= 2 && !strcmp(args[1], "cookie"))
+		return cfg_err(err, "'capture cookie' is not supported by lbd");
+	if (nargs < 2 || (strcmp(args[1], "request") && strcmp(args[1], "response")))
+		return cfg_err(err, "'capture' expects 'cookie' or 'request header' or "
+				    "'response header'");
+	req = args[1][2] == 'q';
+	if (nargs < 6 || strcmp(args[2], "header") || strcmp(args[4], "len"))
+		return cfg_err(err, "'capture %s' expects 'header' <header_name> 'len' <len>",
+			       args[1]);
+	if (nargs > 6)
+		return cfg_err(err, "'capture %s' cannot handle unexpected argument '%s'", args[1],
+			       args[6]);
+	if (cfg_parse_int(args[5], 0, 65535, &len) < 0)
+		return cfg_err(err,
+			       "'capture %s': 'len' expects a length from 0 to 65535, got '%s'",
+			       args[1], args[5]);
+	caps = req ? &px->req_caps : &px->rsp_caps;
+	n = req ? &px->nreq_caps : &px->nrsp_caps;
+	nc = realloc(*caps, (*n + 1) * sizeof(*nc));
+	if (!nc)
+		return cfg_err(err, "out of memory");
+	*caps = nc;
+	nc[*n].name = strdup(args[3]);
+	if (!nc[*n].name)
+		return cfg_err(err, "out of memory");
+	nc[*n].len = (int)len;
+	(*n)++;
+	return 0;
 }
 
 /* Append a copy of w to the NULL-terminated list *list. */
@@ -1346,6 +1411,9 @@ static int kw_cookie(struct cfg_ctx *ctx, char **args, int nargs, char **err)
 				args[i]);
 		}
 	}
+	/* modes, dynamic, attribute values: checked by the L7 tier (l7/cookie.c) */
+	if (l7_cookie_check(args + 2, nargs - 2, err) < 0)
+		return -1;
 	words = cfg_dup_words(args + 2, nargs - 2);
 	if (!words || cfg_store(&px->cookie_name, args[1], args[0], err) < 0) {
 		cfg_words_free(words);
@@ -1429,6 +1497,8 @@ static const struct cfg_kw proxy_kws[] = {
 	{ CFG_SEC_PROXY, "log", kw_log },
 	{ CFG_SEC_FE, "log-format", kw_format },
 	{ CFG_SEC_FE, "unique-id-format", kw_format },
+	{ CFG_SEC_FE, "unique-id-header", kw_unique_id_header },
+	{ SEC_FE_ONLY, "capture", kw_capture },
 	{ CFG_SEC_PROXY, "stats", kw_stats },
 	{ CFG_SEC_PROXY, "errorfile", kw_errorfile },
 	{ CFG_SEC_BE, "source", kw_source },
@@ -1470,7 +1540,6 @@ CFG_REGISTER(proxy_kws);
 static const struct cfg_kw proxy_unsupported_kws[] = {
 	UNSUPPORTED("backlog"),
 	UNSUPPORTED("bind-process"),
-	UNSUPPORTED("capture"),
 	UNSUPPORTED("clitcpka-cnt"),
 	UNSUPPORTED("clitcpka-idle"),
 	UNSUPPORTED("clitcpka-intvl"),
@@ -1513,7 +1582,6 @@ static const struct cfg_kw proxy_unsupported_kws[] = {
 	UNSUPPORTED("tcp-check"),
 	UNSUPPORTED("tcp-response"),
 	UNSUPPORTED("transparent"),
-	UNSUPPORTED("unique-id-header"),
 	UNSUPPORTED("use-fcgi-app"),
 	UNSUPPORTED("use-server"),
 	UNSUPPORTED("option accept-invalid-http-request"),

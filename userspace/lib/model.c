@@ -617,6 +617,13 @@ void proxy_free(struct proxy *px)
 	free(px->description);
 	free(px->log_format);
 	free(px->unique_id_format);
+	free(px->unique_id_header);
+	for (int i = 0; i < px->nreq_caps; i++)
+		free(px->req_caps[i].name);
+	for (int i = 0; i < px->nrsp_caps; i++)
+		free(px->rsp_caps[i].name);
+	free(px->req_caps);
+	free(px->rsp_caps);
 	free(px->cookie_name);
 	free_words(px->cookie_args);
 	free(px->xdp_reason);
@@ -714,6 +721,8 @@ int proxy_inherit(struct proxy *px, const struct proxy *def)
 	px->fwd = def->fwd;
 	px->source = def->source;
 	px->default_backend_loc = def->default_backend_loc;
+	px->log_format_loc = def->log_format_loc;
+	px->unique_id_format_loc = def->unique_id_format_loc;
 	if (dup_str(&px->forwardfor_header, def->forwardfor_header) < 0 ||
 	    dup_str(&px->forwardfor_except, def->forwardfor_except) < 0 ||
 	    dup_str(&px->default_backend_name, def->default_backend_name) < 0 ||
@@ -723,6 +732,7 @@ int proxy_inherit(struct proxy *px, const struct proxy *def)
 	    dup_str(&px->httpchk_version, def->httpchk_version) < 0 ||
 	    dup_str(&px->log_format, def->log_format) < 0 ||
 	    dup_str(&px->unique_id_format, def->unique_id_format) < 0 ||
+	    dup_str(&px->unique_id_header, def->unique_id_header) < 0 ||
 	    dup_str(&px->cookie_name, def->cookie_name) < 0)
 		return -ENOMEM;
 	if (def->cookie_args) {

@@ -237,6 +237,13 @@ struct errorfile {
 #define PX_OPT_LOG_HEALTH (1u << 11)
 #define PX_OPT_ABORTONCLOSE (1u << 12)
 #define PX_OPT_SPLICE (1u << 13)
+#define PX_OPT_HTTPLOG_CLF (1u << 14) /* `option httplog clf` (with PX_OPT_HTTPLOG) */
+
+/* `capture request|response header NAME len N` */
+struct px_capture {
+	char *name;
+	int len;
+};
 
 struct log_target {
 	struct list_head list;
@@ -344,8 +351,13 @@ struct proxy {
 	/* config-only settings kept for the L7 tier */
 	struct model *m; /* the model the proxy belongs to (ids of added servers) */
 	char *description; /* `description` */
-	char *log_format; /* `log-format`, as written */
+	char *log_format; /* `log-format`, as written; NULL: the option's built-in format */
 	char *unique_id_format; /* `unique-id-format`, as written */
+	char *unique_id_header; /* `unique-id-header NAME` */
+	struct cfg_loc log_format_loc, unique_id_format_loc; /* for compile errors */
+	struct px_capture *req_caps, *rsp_caps; /* `capture request|response header` */
+	int nreq_caps, nrsp_caps;
+	uint64_t log_count; /* %lc: lines this frontend logged; atomic */
 	char *cookie_name; /* `cookie NAME ...`: persistence cookie; NULL = none */
 	char **cookie_args; /* the options after the name, NULL-terminated */
 	struct cfg_loc default_backend_loc; /* where `default_backend` was, for errors */

@@ -12,6 +12,7 @@
 #include <pthread.h>
 
 #include "cfg.h"
+#include "logfmt.h"
 #include "tlog.h"
 
 static struct global *tlog_global;
@@ -193,7 +194,7 @@ static void tlog_host_init(void)
 		snprintf(tlog_host, sizeof(tlog_host), "-");
 }
 
-static const char *tlog_hostname(void)
+const char *tlog_hostname(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -288,15 +289,41 @@ void tlog_emit(struct proxy *px, int level, const char *line)
 
 void tlog_tcp(const struct tlog_tcp *t)
 {
-	char line[1024], src[80], date[48];
+	static __thread char line[TLOG_MAX_LEN + 1];
+	struct acl_env env = { .src = t->src, .dst = t->dst };
+	const struct logfmt *f = t->fmt ? t->fmt : logfmt_builtin(t->fe, false);
+	char uid[128];
+	struct lf_data d;
 
-	tlog_addr(t->src, src, sizeof(src));
-	tlog_date(t->accept_time, date, sizeof(date));
-	/* %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq */
-	snprintf(line, sizeof(line), "%s [%s] %s %s/%s %d/%d/%d %llu %c%c %d/%d/%d/%d/%d 0/0", src,
-		 date, t->fe->name, t->be ? t->be->name : "<NOSRV>",
-		 t->srv ? t->srv->name : "<NOSRV>", t->tw_ms, t->tc_ms, t->tt_ms,
-		 (unsigned long long)t->bytes, t->term[0], t->term[1], t->fe_conns, t->fe_conns,
-		 t->srv_conns, t->srv_conns, t->retries);
+	memset(&d, 0, sizeof(d));
+	d.fe = t->fe;
+	d.be_name = t->be ? t->be->name : "<NOSRV>";
+	d.srv_name = t->srv ? t->srv->name : "<NOSRV>";
+	d.cli = t->src;
+	d.fe_addr = t->dst;
+	d.be_src = t->bsrc;
+	d.srv_addr = t->srv ? &t->srv->addr : NULL;
+	d.t_accept = d.t_req = t->accept_time;
+	d.t_R = d.t_r = -1; /* no request, no response (HTTP timers are refused in mode tcp) */
+	d.t_w = t->tw_ms;
+	d.t_c = t->tc_ms;
+	d.t_a = d.t_t = t->tt_ms;
+	d.status = -1;
+	d.bytes_out = t->bytes;
+	d.bytes_in = t->bytes_in;
+	d.term[0] = t->term[0];
+	d.term[1] = t->term[1];
+	/* %ac/%fc/%bc/%sc: lbd counts the frontend's and the server's connections */
+	d.actconn = d.feconn = t->fe_conns;
+	d.beconn = d.srvconn = t->srv_conns;
+	d.retries = t->retries;
+	d.rt = t->rt;
+	d.lc = __atomic_fetch_add(&t->fe->log_count, 1, __ATOMIC_RELAXED);
+	d.env = &env;
+	if (t->uid_fmt && (logfmt_needs(f) & LF_NEED_ID)) {
+		logfmt_render(t->uid_fmt, &d, uid, sizeof(uid));
+		d.unique_id = env.unique_id = uid;
+	}
+	logfmt_render(f, &d, line, sizeof(line));
 	tlog_emit(t->fe, 6, line);
 }

@@ -13,16 +13,25 @@
 
 #include "model.h"
 
+struct logfmt;
+
+/* One mode tcp connection, for its log line. */
 struct tlog_tcp {
 	struct proxy *fe, *be;
 	struct server *srv;
 	const struct sockaddr_storage *src;
+	const struct sockaddr_storage *dst; /* %fi %fp; NULL: unknown */
+	const struct sockaddr_storage *bsrc; /* %bi %bp; NULL: unknown */
 	double accept_time; /* wall clock seconds (ev_now) */
 	int tw_ms, tc_ms, tt_ms;
 	uint64_t bytes; /* bytes sent to the client */
+	uint64_t bytes_in; /* %U: bytes received from the client */
 	char term[2];
 	int fe_conns, srv_conns;
 	int retries;
+	uint64_t rt; /* %rt */
+	const struct logfmt *fmt; /* the frontend's log-format; NULL: tcplog */
+	const struct logfmt *uid_fmt; /* its unique-id-format (%ID), or NULL */
 };
 
 /* Where a log_target writes (log_target.kind). */
@@ -63,11 +72,14 @@ int tlog_format(const struct log_target *lt, int level, const char *line, char *
 /* Syslog facility names, NULL-terminated; the index is the facility number. */
 extern const char *const tlog_facilities[];
 
+/* Log a mode tcp connection with t->fmt (or the tcplog format). */
 void tlog_tcp(const struct tlog_tcp *t);
 /* Send one formatted line to the proxy's log targets (or the global ones). */
 void tlog_emit(struct proxy *px, int level, const char *line);
 /* "[26/Nov/2026:08:40:01.123]" style date of HAProxy logs. */
 void tlog_date(double when, char *buf, size_t len);
+/* The host name (gethostname, looked up once), for %H and rfc5424 headers. */
+const char *tlog_hostname(void);
 /* "ip:port" of a sockaddr */
 void tlog_addr(const struct sockaddr_storage *ss, char *buf, size_t len);
 /* The global section, for `log global` (set by lbd at start and on reload). */
