@@ -245,12 +245,16 @@ expect_eq "set weight (deprecated form)" "$(api "get weight web/s1" | head -1)" 
 
 # Open a slow connection on each server, then take s1 out with weight 0:
 # its connection completes, no new connection goes to it.
+# pending_both: the requests s1 and s2 hold unanswered
+pending_both() { echo $(($(tcp_pending $P1 | grep -c .) + $(tcp_pending $P2 | grep -c .))); }
+two_pending() { [ "$(pending_both)" -ge 2 ]; }
 slow_pair() {
 	get "http://127.0.0.1:$FE/slow?ms=1500" >"$T_TMP/slow1" &
 	sp1=$!
 	get "http://127.0.0.1:$FE/slow?ms=1500" >"$T_TMP/slow2" &
 	sp2=$!
-	sleep 0.3
+	# both placed by lbd and held by the servers
+	wait_for 10 two_pending
 }
 for mode in "weight 0" "state drain" "state maint"; do
 	slow_pair
@@ -312,7 +316,8 @@ expect_eq "a deleted server is gone" "$(api "show servers state web" | awk '$4==
 api "disable server web/s1; disable server web/s2" >/dev/null
 get "http://127.0.0.1:$FE/slow?ms=1200" >"$T_TMP/slow3" &
 sp=$!
-sleep 0.3
+# (s3 holds the request before the other servers come back)
+wait_pending 1 $P3 || fail "the slow request reaches s3"
 api "enable server web/s1; enable server web/s2; disable server web/s3" >/dev/null
 expect_eq "del server with a connection open" "$(api "del server web/s3")" "Server deleted."
 seen=$(for i in $(seq 1 6); do get http://127.0.0.1:$FE/; done | sort -u | tr '\n' ' ')

@@ -55,15 +55,6 @@ ec() {
 		--key "$C/admin.key" --dial-timeout 2s --command-timeout 5s "$@"
 }
 api() { echo "$*" | socat -t 5 - "UNIX-CONNECT:$SOCK" 2>/dev/null; }
-wait_for() {
-	local n=$(($1 * 20)) i
-	shift
-	for ((i = 0; i < n; i++)); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
 srvs() {
 	api "show servers state ${1:-web}" | awk '$1 !~ /^#/ && NF > 5 {print $4}' | sort |
 		tr '\n' ' ' | sed 's/ $//'
@@ -128,11 +119,11 @@ check "events arrive on the TLS watch" wait_for 5 srvs_are "s1 s2"
 check "a wrong password: the backend stays offline" sh -c "echo 'show discovery' |
 	socat -t 5 - UNIX-CONNECT:$SOCK | grep -q '^wrongpw,etcd,$PFX,offline,no,'"
 check "and the log says the authentication was refused" \
-	grep -q "'wrongpw': etcd unreachable (.*authentication as 'web' refused" "$T_TMP/lbd.log"
+	wait_for 5 grep -q "'wrongpw': etcd unreachable (.*authentication as 'web' refused" "$T_TMP/lbd.log"
 check "no client certificate: offline too" sh -c "echo 'show discovery' |
 	socat -t 5 - UNIX-CONNECT:$SOCK | grep -q '^nocert,etcd,$PFX,offline,no,'"
 check "a prefix the user may not read: offline, permission denied logged" \
-	grep -q "'noperm': etcd unreachable (.*permission denied" "$T_TMP/lbd.log"
+	wait_for 5 grep -q "'noperm': etcd unreachable (.*permission denied" "$T_TMP/lbd.log"
 
 # The token expires (2 s without use); the open watch keeps working.
 sleep 3

@@ -80,6 +80,63 @@ wait_port() {
 	return 1
 }
 
+# wait_for TIMEOUT_S CMD...: run CMD every 50 ms until it succeeds; returns 1
+# when it has not after TIMEOUT_S * 20 tries (a slow CMD on a loaded machine
+# makes the wait longer, never shorter).
+wait_for() {
+	local n=$(($1 * 20)) i
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# tcp_pending [-N NETNS] PORT: the peers (ADDR:PORT, one a line) of the
+# established TCP connections on the local port PORT (of this network
+# namespace, or with -N of a named one) that received bytes and sent none:
+# requests a server has read and not answered yet (demo-server's
+# /slow?ms=N), not idle, pooled or answered connections, nor the bare
+# connects of TCP health checks. What a test waits for, instead of sleeping,
+# before it counts on a request in a background client being in flight.
+tcp_pending() {
+	local ns=()
+	if [ "$1" = -N ]; then
+		ns=(-N "$2")
+		shift 2
+	fi
+	ss "${ns[@]}" -Htni state established "( sport = :$1 )" 2>/dev/null | awk '
+		/^[^ \t]/ { peer = $4; next }
+		{
+			rcvd = 0; sent = 0
+			for (i = 1; i <= NF; i++) {
+				if ($i ~ /^bytes_received:/) { sub(/^[^:]*:/, "", $i); rcvd = $i + 0 }
+				if ($i ~ /^bytes_sent:/) { sub(/^[^:]*:/, "", $i); sent = $i + 0 }
+			}
+			if (peer != "" && rcvd > 0 && sent == 0) print peer
+			peer = ""
+		}'
+}
+# wait_pending [-N NETNS] N PORT: wait (up to 10 s) until the server on PORT
+# holds at least N such requests; returns 1 on timeout
+wait_pending() {
+	local ns=()
+	if [ "$1" = -N ]; then
+		ns=(-N "$2")
+		shift 2
+	fi
+	wait_for 10 _tcp_at_least "$1" _tcp_pending_count "${ns[@]}" "$2"
+}
+_tcp_pending_count() { tcp_pending "$@" | grep -c .; }
+# _tcp_at_least N CMD...: CMD prints a number >= N
+_tcp_at_least() {
+	local n=$1 c
+	shift
+	c=$("$@")
+	[ "${c:-0}" -ge "$n" ]
+}
+
 # demo NAME ADDR:PORT [extra args]: start a demo server in the background
 demo() {
 	local name=$1 addr=$2

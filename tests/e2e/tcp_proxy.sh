@@ -175,9 +175,10 @@ backend be
 CFG
 start_lbd "$cfg"
 wait_port 127.0.0.1 $FE 5
-get http://127.0.0.1:$FE/slow?ms=600 -o /dev/null &
+# (the second client starts once s1 holds the first one's request)
+get http://127.0.0.1:$FE/slow?ms=1000 -o /dev/null &
 slow=$!
-sleep 0.15
+wait_pending 1 $P1 || fail "frontend maxconn: the first request reaches s1"
 t0=$(date +%s%N)
 r=$(get http://127.0.0.1:$FE/)
 dt=$((($(date +%s%N) - t0) / 1000000))
@@ -202,9 +203,9 @@ backend be
 CFG
 start_lbd "$cfg"
 wait_port 127.0.0.1 $FE 5
-get http://127.0.0.1:$FE/slow?ms=600 -o /dev/null &
+get http://127.0.0.1:$FE/slow?ms=1000 -o /dev/null &
 slow=$!
-sleep 0.15
+wait_pending 1 $P1 || fail "server maxconn: the first request reaches s1"
 t0=$(date +%s%N)
 r=$(get http://127.0.0.1:$FE/)
 dt=$((($(date +%s%N) - t0) / 1000000))
@@ -217,9 +218,9 @@ kill $LBD_PID; wait $LBD_PID 2>/dev/null
 sed -i 's/timeout queue 3s/timeout queue 200ms/' "$cfg"
 start_lbd "$cfg"
 wait_port 127.0.0.1 $FE 5
-get http://127.0.0.1:$FE/slow?ms=800 -o /dev/null &
+get http://127.0.0.1:$FE/slow?ms=1500 -o /dev/null &
 slow=$!
-sleep 0.15
+wait_pending 1 $P1 || fail "timeout queue: the first request reaches s1"
 r=$(get http://127.0.0.1:$FE/)
 expect_eq "timeout queue: the queued client is closed without an answer" "$r" ""
 wait $slow
@@ -227,15 +228,22 @@ check "lbd still running after a queue timeout" kill -0 $LBD_PID
 expect_eq "and serves the next client" "$(get http://127.0.0.1:$FE/)" "s1"
 
 # Soft stop (SIGUSR1): no new connections, the open one finishes, then exit.
-CURL_TIMEOUT=10 get "http://127.0.0.1:$FE/slow?ms=1200" -o $T_TMP/slow &
+# (the open request, held 3 s by s1, is there before the signal, and still
+# open once new connections are refused)
+CURL_TIMEOUT=10 get "http://127.0.0.1:$FE/slow?ms=3000" -o $T_TMP/slow &
 slow=$!
-sleep 0.3
+wait_pending 1 $P1 || fail "soft stop: the open request reaches s1"
 kill -USR1 $LBD_PID
-sleep 0.3
-if get http://127.0.0.1:$FE/ >/dev/null; then
-	fail "soft stop: new connections are refused"
-else
+# (curl's status 7: the connection itself is refused; a queued connection
+# closed after timeout queue would fail differently)
+refused() {
+	get http://127.0.0.1:$FE/ >/dev/null
+	[ $? = 7 ]
+}
+if wait_for 3 refused; then
 	ok "soft stop: new connections are refused"
+else
+	fail "soft stop: new connections are refused"
 fi
 check "soft stop: lbd waits for the open connection" kill -0 $LBD_PID
 wait $slow

@@ -440,9 +440,10 @@ backend be
     server s1 127.0.0.1:$P1
 CFG
 run_cfg gmax
-get "http://127.0.0.1:$FE/slow?ms=700" -o /dev/null &
+# (the second client starts once s1 holds the first one's request)
+get "http://127.0.0.1:$FE/slow?ms=1000" -o /dev/null &
 slow=$!
-sleep 0.2
+wait_pending 1 $P1 || fail "global maxconn 1: the first request reaches s1"
 t0=$(date +%s%N)
 r=$(get http://127.0.0.1:$FE2/)
 dt=$((($(date +%s%N) - t0) / 1000000))

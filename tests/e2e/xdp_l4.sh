@@ -108,10 +108,12 @@ case "$r" in s1 | s2) ok "IPv6 VIP served through XDP ($r)" ;; *)
 	ip -6 neigh | sed 's/^/#   /'
 	;;
 esac
-in_cli curl -s -m 3 -o "$T_TMP/nat" 'http://198.51.100.102/slow?ms=600' &
+# The server's end of the flow is the connection holding the slow request
+# (the health checks of web's servers only connect, and come from 203.0.113.1).
+in_cli curl -s -m 5 -o "$T_TMP/nat" 'http://198.51.100.102/slow?ms=1500' &
 nat=$!
-sleep 0.3
-peer=$(in_srv ss -tnH state established '( sport = :8080 )' | awk '{print $4}' | head -1)
+wait_pending -N "$SRV" 1 8080
+peer=$(tcp_pending -N "$SRV" 8080 | head -1)
 wait $nat
 expect_eq "nat mode: served through XDP" "$(cat "$T_TMP/nat")" "s1"
 expect_eq "nat mode: the server sees the client's own address" "${peer%:*}" "198.51.100.2"

@@ -96,19 +96,22 @@ check "bpftool names the global counters" sh -c "bpftool map dump pinned $PIN/st
 # ---- routes and neighbours: lbd moves the next-hop generation ----
 fib_gen() { bpftool -j map dump pinned "$PIN/cfg" | jq '.[0].formatted.value.fib_gen'; }
 if command -v jq >/dev/null; then
+	# fib_gen_above G: the generation has moved past G (lbd follows netlink
+	# events: polled, up to 5 s)
+	fib_gen_above() { [ "$(fib_gen)" -gt "${1:-0}" ] 2>/dev/null; }
 	g0=$(fib_gen)
 	ip route add 10.99.0.0/24 via 203.0.113.10
-	sleep 0.2
+	wait_for 5 fib_gen_above "$g0"
 	g1=$(fib_gen)
 	check "a route change moves the next-hop generation ($g0 -> $g1)" [ "${g1:-0}" -gt "${g0:-0}" ]
 	mac=$(ip neigh show 203.0.113.11 dev s0 | awk '{print $3}')
 	ip neigh replace 203.0.113.11 lladdr 02:00:00:00:00:99 dev s0 nud permanent
-	sleep 0.2
+	wait_for 5 fib_gen_above "$g1"
 	g2=$(fib_gen)
 	check "a neighbour's new MAC moves it ($g1 -> $g2)" [ "${g2:-0}" -gt "${g1:-0}" ]
 	ip neigh replace 203.0.113.11 lladdr "$mac" dev s0 nud reachable
 	ip route del 10.99.0.0/24
-	sleep 0.2
+	wait_for 5 fib_gen_above "$g2"
 	seq=$(for i in 1 2 3 4; do in_cli curl -s -m 3 http://198.51.100.100/; done | sort | uniq | tr '\n' ' ')
 	expect_eq "both servers served once the MAC is back" "$seq" "s1 s2 "
 fi
