@@ -2,8 +2,9 @@
 # Service discovery from a real etcd (Debian etcd-server) through lbd's
 # userspace TCP proxy: servers put under the prefix take traffic, deleted ones
 # get no new connections while open ones finish, lease expiry removes them,
-# unparsable values are skipped, a broken stream resumes from the last
-# revision without missing events, a compaction meanwhile means a re-list
+# unparsable values are skipped, host names are resolved, a broken stream
+# resumes from the last revision without missing events, a compaction
+# meanwhile means a re-list
 # that applies the difference, etcd down keeps the last known servers (and
 # the state file brings them back at boot), 200 servers at once, reload.
 #
@@ -160,6 +161,21 @@ wait_for 3 has_srv s3
 expect_eq "an unparsable value adds nothing and changes nothing" "$(srvs)" "s1 s2 s3"
 expect_eq "one log line names the skipped key" \
 	"$(grep -c "key '${PFX}broken' skipped" "$T_TMP/lbd.log")" 1
+
+# A host name is resolved (off the control loop), IPv4 preferred: localhost
+# gives 127.0.0.1. A name that does not resolve is skipped with one log line.
+ec put ${PFX}named "localhost:$P4" >/dev/null
+check "a host name in a value: the server is added" wait_for 5 has_srv named
+expect_eq "... at the address the name resolves to (IPv4 first)" \
+	"$(api "show servers state web" | awk '$4 == "named" {print $5 ":" $19}')" "127.0.0.1:$P4"
+expect_eq "... and it takes traffic" "$(served_by 8)" "s1 s2 s3 s4 static"
+ec put ${PFX}nowhere "{\"addr\":\"no-such-host.invalid\",\"port\":$P4}" >/dev/null
+check "a name that does not resolve is skipped with one log line" \
+	wait_for 10 grep -q "key '${PFX}nowhere' skipped: cannot resolve 'no-such-host.invalid'" \
+	"$T_TMP/lbd.log"
+ec del ${PFX}named >/dev/null
+ec del ${PFX}nowhere >/dev/null
+check "... and nothing else changed (named deleted again)" wait_for 5 srvs_are "s1 s2 s3"
 
 # A weight in the value is applied in place.
 ec put ${PFX}s3 "{\"addr\":\"127.0.0.1\",\"port\":$P3,\"weight\":5}" >/dev/null
