@@ -22,6 +22,7 @@
 #include "cfg.h"
 #include "http1.h"
 #include "http_proxy.h"
+#include "sbuf.h"
 #include "stats_page.h"
 #include "version.h"
 
@@ -173,77 +174,25 @@ int l7_stats_check(struct proxy *px, char **err)
 		       st->loc.file ? st->loc.file : "?", st->loc.line, px->name);
 }
 
-/* ---- output buffer ---- */
-
-struct sp_buf {
-	char *d;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sp_add(struct sp_buf *b, const void *data, size_t len)
-{
-	if (b->oom || !len)
-		return;
-	if (b->len + len + 1 > b->cap) {
-		size_t ncap = b->cap ? b->cap : 4096;
-		char *nd;
-
-		while (ncap < b->len + len + 1)
-			ncap *= 2;
-		nd = realloc(b->d, ncap);
-		if (!nd) {
-			b->oom = true;
-			return;
-		}
-		b->d = nd;
-		b->cap = ncap;
-	}
-	memcpy(b->d + b->len, data, len);
-	b->len += len;
-	b->d[b->len] = '\0';
-}
-
-static void sp_str(struct sp_buf *b, const char *s)
-{
-	if (s)
-		sp_add(b, s, strlen(s));
-}
-
-static void sp_printf(struct sp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sp_printf(struct sp_buf *b, const char *fmt, ...)
-{
-	char tmp[1024];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	sp_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
 /* Text in HTML. */
-static void sp_html(struct sp_buf *b, const char *s)
+static void sp_html(struct sbuf *b, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
 		case '<':
-			sp_str(b, "&lt;");
+			sbuf_puts(b, "&lt;");
 			break;
 		case '>':
-			sp_str(b, "&gt;");
+			sbuf_puts(b, "&gt;");
 			break;
 		case '&':
-			sp_str(b, "&amp;");
+			sbuf_puts(b, "&amp;");
 			break;
 		case '"':
-			sp_str(b, "&quot;");
+			sbuf_puts(b, "&quot;");
 			break;
 		default:
-			sp_add(b, s, 1);
+			sbuf_add(b, s, 1);
 		}
 	}
 }
@@ -377,27 +326,27 @@ static bool auth_ok(const struct px_stats *st, const struct l7_msg *req)
 	return false;
 }
 
-static bool reply_head(struct sp_buf *b, int status, const char *ctype)
+static bool reply_head(struct sbuf *b, int status, const char *ctype)
 {
-	sp_printf(b, "HTTP/1.1 %d %s\r\n", status, h1_status_text(status));
-	sp_str(b, "cache-control: no-cache\r\n");
+	sbuf_printf(b, "HTTP/1.1 %d %s\r\n", status, h1_status_text(status));
+	sbuf_puts(b, "cache-control: no-cache\r\n");
 	if (ctype)
-		sp_printf(b, "content-type: %s\r\n", ctype);
+		sbuf_printf(b, "content-type: %s\r\n", ctype);
 	return !b->oom;
 }
 
 /* Always true (the request was for the page); out of memory leaves reply->data NULL (500). */
-static bool reply_done(struct sp_buf *b, struct l7_reply *reply, int status, bool close)
+static bool reply_done(struct sbuf *b, struct l7_reply *reply, int status, bool close)
 {
 	reply->term = 'L';
 	if (b->oom) {
-		free(b->d);
+		free(b->buf);
 		reply->status = 500;
 		reply->data = NULL;
 		return true;
 	}
 	reply->status = status;
-	reply->data = b->d;
+	reply->data = b->buf;
 	reply->len = b->len;
 	reply->close = close;
 	return true;
@@ -408,7 +357,7 @@ static bool reply_error(struct proxy *px, int status, const char *hdr, struct l7
 {
 	size_t len = 0;
 	char *page = l7_error_page(px, NULL, status, &len);
-	struct sp_buf b = { 0 };
+	struct sbuf b = { 0 };
 	const char *eol;
 
 	if (!page) {
@@ -417,12 +366,12 @@ static bool reply_error(struct proxy *px, int status, const char *hdr, struct l7
 	}
 	eol = hdr ? memchr(page, '\n', len) : NULL;
 	if (eol) {
-		sp_add(&b, page, eol + 1 - page);
-		sp_str(&b, hdr);
-		sp_add(&b, eol + 1, len - (eol + 1 - page));
+		sbuf_add(&b, page, eol + 1 - page);
+		sbuf_puts(&b, hdr);
+		sbuf_add(&b, eol + 1, len - (eol + 1 - page));
 		free(page);
 	} else {
-		b.d = page;
+		b.buf = page;
 		b.len = len;
 	}
 	return reply_done(&b, reply, status, false);
@@ -520,22 +469,22 @@ static bool row_shown(const struct render *r, const struct stats_row *row)
 	return true;
 }
 
-static void render_csv(const struct render *r, struct sp_buf *b)
+static void render_csv(const struct render *r, struct sbuf *b)
 {
 	const struct stats_snap *s = r->s;
 
 	if (!r->px->stats.scope && !r->o->up && !r->o->no_maint) {
-		sp_add(b, s->csv, s->csv_len);
+		sbuf_add(b, s->csv, s->csv_len);
 		return;
 	}
-	sp_add(b, s->csv, s->hdr_len);
+	sbuf_add(b, s->csv, s->hdr_len);
 	for (int i = 0; i < s->nrows; i++)
 		if (row_shown(r, &s->rows[i]))
-			sp_add(b, s->csv + s->rows[i].csv_off, s->rows[i].csv_len);
+			sbuf_add(b, s->csv + s->rows[i].csv_off, s->rows[i].csv_len);
 }
 
 /* "2d3h", "1h04m", "5m02s", "7s" */
-static void human_time(struct sp_buf *b, const char *secs)
+static void human_time(struct sbuf *b, const char *secs)
 {
 	unsigned long long t;
 	char *end;
@@ -549,13 +498,13 @@ static void human_time(struct sp_buf *b, const char *secs)
 		return;
 	}
 	if (t >= 86400)
-		sp_printf(b, "%llud%lluh", t / 86400, t % 86400 / 3600);
+		sbuf_printf(b, "%llud%lluh", t / 86400, t % 86400 / 3600);
 	else if (t >= 3600)
-		sp_printf(b, "%lluh%02llum", t / 3600, t % 3600 / 60);
+		sbuf_printf(b, "%lluh%02llum", t / 3600, t % 3600 / 60);
 	else if (t >= 60)
-		sp_printf(b, "%llum%02llus", t / 60, t % 60);
+		sbuf_printf(b, "%llum%02llus", t / 60, t % 60);
 	else
-		sp_printf(b, "%llus", t);
+		sbuf_printf(b, "%llus", t);
 }
 
 static const char *row_class(const struct render *r, const struct stats_row *row)
@@ -582,14 +531,14 @@ static const char *row_class(const struct render *r, const struct stats_row *row
 	return bck ? "backup_down" : "active_down";
 }
 
-static void td(struct sp_buf *b, const char *v)
+static void td(struct sbuf *b, const char *v)
 {
-	sp_str(b, "<td>");
+	sbuf_puts(b, "<td>");
 	sp_html(b, v);
-	sp_str(b, "</td>");
+	sbuf_puts(b, "</td>");
 }
 
-static void render_row(const struct render *r, const struct stats_row *row, struct sp_buf *b)
+static void render_row(const struct render *r, const struct stats_row *row, struct sbuf *b)
 {
 	const char *name = row->type == STATS_ROW_FE ? "Frontend" :
 			   row->type == STATS_ROW_BE ? "Backend" :
@@ -597,15 +546,15 @@ static void render_row(const struct render *r, const struct stats_row *row, stru
 	const char *chk = val(r, row, C_CHECK_STATUS), *code = val(r, row, C_CHECK_CODE);
 	const char *dur = val(r, row, C_CHECK_DURATION);
 
-	sp_printf(b, "<tr class=\"%s\">", row_class(r, row));
-	sp_str(b, "<td class=\"name\">");
+	sbuf_printf(b, "<tr class=\"%s\">", row_class(r, row));
+	sbuf_puts(b, "<td class=\"name\">");
 	sp_html(b, name);
 	if (row->type == STATS_ROW_SRV && r->px->stats.show_legends && *val(r, row, C_ADDR)) {
-		sp_str(b, " <span class=\"addr\">(");
+		sbuf_puts(b, " <span class=\"addr\">(");
 		sp_html(b, val(r, row, C_ADDR));
-		sp_printf(b, ", id %s)</span>", val(r, row, C_SID));
+		sbuf_printf(b, ", id %s)</span>", val(r, row, C_SID));
 	}
-	sp_str(b, "</td>");
+	sbuf_puts(b, "</td>");
 	td(b, val(r, row, C_QCUR));
 	td(b, val(r, row, C_QMAX));
 	td(b, val(r, row, C_SCUR));
@@ -620,42 +569,42 @@ static void render_row(const struct render *r, const struct stats_row *row, stru
 	td(b, val(r, row, C_ERESP));
 	td(b, val(r, row, C_WRETR));
 	td(b, val(r, row, C_WREDIS));
-	sp_str(b, "<td class=\"status\">");
+	sbuf_puts(b, "<td class=\"status\">");
 	if (row->type != STATS_ROW_FE && *val(r, row, C_LASTCHG)) {
 		human_time(b, val(r, row, C_LASTCHG));
-		sp_str(b, " ");
+		sbuf_puts(b, " ");
 	}
 	sp_html(b, val(r, row, C_STATUS));
-	sp_str(b, "</td>");
+	sbuf_puts(b, "</td>");
 	/* LastChk: "L7OK/200 in 1ms", its description as a tooltip */
-	sp_str(b, "<td class=\"check\"");
+	sbuf_puts(b, "<td class=\"check\"");
 	if (*val(r, row, C_CHECK_DESC) || *val(r, row, C_LAST_CHK)) {
-		sp_str(b, " title=\"");
+		sbuf_puts(b, " title=\"");
 		sp_html(b, val(r, row, C_CHECK_DESC));
 		if (*val(r, row, C_LAST_CHK)) {
-			sp_str(b, ": ");
+			sbuf_puts(b, ": ");
 			sp_html(b, val(r, row, C_LAST_CHK));
 		}
-		sp_str(b, "\"");
+		sbuf_puts(b, "\"");
 	}
-	sp_str(b, ">");
+	sbuf_puts(b, ">");
 	sp_html(b, chk);
 	if (*code) {
-		sp_str(b, "/");
+		sbuf_puts(b, "/");
 		sp_html(b, code);
 	}
 	if (*chk && *dur) {
-		sp_str(b, " in ");
+		sbuf_puts(b, " in ");
 		sp_html(b, dur);
-		sp_str(b, "ms");
+		sbuf_puts(b, "ms");
 	}
-	sp_str(b, "</td>");
+	sbuf_puts(b, "</td>");
 	td(b, val(r, row, C_WEIGHT));
 	td(b, row->type == STATS_ROW_FE ? "" : val(r, row, C_ACT));
 	td(b, row->type == STATS_ROW_FE ? "" : val(r, row, C_BCK));
 	td(b, val(r, row, C_CHKFAIL));
 	td(b, val(r, row, C_CHKDOWN));
-	sp_str(b, "</tr>\n");
+	sbuf_puts(b, "</tr>\n");
 }
 
 static const char page_style[] =
@@ -677,7 +626,7 @@ static const char page_style[] =
 	".addr { color: #606060; font-weight: normal; }\n"
 	"</style>\n";
 
-static void render_info(const struct render *r, struct sp_buf *b, uint64_t now_ms)
+static void render_info(const struct render *r, struct sbuf *b, uint64_t now_ms)
 {
 	const struct stats_snap *s = r->s;
 	const struct px_stats *st = &r->px->stats;
@@ -686,38 +635,38 @@ static void render_info(const struct render *r, struct sp_buf *b, uint64_t now_m
 	uint64_t up = s->uptime_s + (now_ms > s->taken_ms ? (now_ms - s->taken_ms) / 1000 : 0);
 	uint64_t age = now_ms > s->taken_ms ? now_ms - s->taken_ms : 0;
 
-	sp_str(b, "<!DOCTYPE html>\n<html><head><title>Statistics Report for lbd");
+	sbuf_puts(b, "<!DOCTYPE html>\n<html><head><title>Statistics Report for lbd");
 	if (st->show_node && node) {
-		sp_str(b, " on ");
+		sbuf_puts(b, " on ");
 		sp_html(b, node);
 	}
-	sp_str(b, "</title>\n<meta charset=\"utf-8\">\n");
-	sp_str(b, page_style);
-	sp_str(b, "</head>\n<body>\n<h1>lbd");
+	sbuf_puts(b, "</title>\n<meta charset=\"utf-8\">\n");
+	sbuf_puts(b, page_style);
+	sbuf_puts(b, "</head>\n<body>\n<h1>lbd");
 	if (!st->hide_version)
-		sp_str(b, " version " XLB_VERSION);
-	sp_str(b, "</h1>\n<h2>Statistics Report for pid ");
-	sp_printf(b, "%d", s->pid);
+		sbuf_puts(b, " version " XLB_VERSION);
+	sbuf_puts(b, "</h1>\n<h2>Statistics Report for pid ");
+	sbuf_printf(b, "%d", s->pid);
 	if (st->show_node && node) {
-		sp_str(b, " on ");
+		sbuf_puts(b, " on ");
 		sp_html(b, node);
 	}
-	sp_str(b, "</h2>\n");
+	sbuf_puts(b, "</h2>\n");
 	if (st->show_desc && desc) {
-		sp_str(b, "<h2 class=\"desc\">");
+		sbuf_puts(b, "<h2 class=\"desc\">");
 		sp_html(b, desc);
-		sp_str(b, "</h2>\n");
+		sbuf_puts(b, "</h2>\n");
 	}
-	sp_str(b, "<h3>General process information</h3>\n<p>");
-	sp_printf(b, "<b>pid = </b>%d (nbthread = %d)<br>\n", s->pid, s->nbthread);
-	sp_printf(b, "<b>uptime = </b>%llud %lluh%02llum%02llus<br>\n",
-		  (unsigned long long)up / 86400, (unsigned long long)(up % 86400) / 3600,
-		  (unsigned long long)(up % 3600) / 60, (unsigned long long)up % 60);
-	sp_printf(b, "<b>maxconn = </b>%d; <b>current conns = </b>%d<br>\n", s->maxconn,
-		  s->curconn);
-	sp_printf(b, "<b>data age = </b>%llu ms (refreshed every %d ms)\n", (unsigned long long)age,
-		  (int)(STATS_SNAP_INTERVAL * 1000));
-	sp_str(b, "</p>\n");
+	sbuf_puts(b, "<h3>General process information</h3>\n<p>");
+	sbuf_printf(b, "<b>pid = </b>%d (nbthread = %d)<br>\n", s->pid, s->nbthread);
+	sbuf_printf(b, "<b>uptime = </b>%llud %lluh%02llum%02llus<br>\n",
+		    (unsigned long long)up / 86400, (unsigned long long)(up % 86400) / 3600,
+		    (unsigned long long)(up % 3600) / 60, (unsigned long long)up % 60);
+	sbuf_printf(b, "<b>maxconn = </b>%d; <b>current conns = </b>%d<br>\n", s->maxconn,
+		    s->curconn);
+	sbuf_printf(b, "<b>data age = </b>%llu ms (refreshed every %d ms)\n",
+		    (unsigned long long)age, (int)(STATS_SNAP_INTERVAL * 1000));
+	sbuf_puts(b, "</p>\n");
 	if (st->show_legends) {
 		static const char *const legend[][2] = {
 			{ "active_up", "active UP" },
@@ -730,17 +679,17 @@ static void render_info(const struct render *r, struct sp_buf *b, uint64_t now_m
 			{ "draining", "DRAIN (weight 0 or drain state)" },
 		};
 
-		sp_str(b, "<h3>Legend</h3>\n<table class=\"px\"><tr>");
+		sbuf_puts(b, "<h3>Legend</h3>\n<table class=\"px\"><tr>");
 		for (size_t i = 0; i < sizeof(legend) / sizeof(legend[0]); i++)
-			sp_printf(b, "<td class=\"%s\">%s</td>", legend[i][0], legend[i][1]);
-		sp_str(b, "</tr></table>\n");
+			sbuf_printf(b, "<td class=\"%s\">%s</td>", legend[i][0], legend[i][1]);
+		sbuf_puts(b, "</tr></table>\n");
 	}
-	sp_str(b, "<p>Display option: <a href=\"");
+	sbuf_puts(b, "<p>Display option: <a href=\"");
 	sp_html(b, st->uri ? st->uri : STATS_DEFAULT_URI);
-	sp_str(b, ";csv\">CSV export</a></p>\n");
+	sbuf_puts(b, ";csv\">CSV export</a></p>\n");
 }
 
-static void render_html(const struct render *r, struct sp_buf *b)
+static void render_html(const struct render *r, struct sbuf *b)
 {
 	const struct stats_snap *s = r->s;
 	struct timeval tv;
@@ -758,31 +707,33 @@ static void render_html(const struct render *r, struct sp_buf *b)
 			continue;
 		if (!cur || strcmp(cur, px)) {
 			if (cur)
-				sp_str(b, "</table>\n");
+				sbuf_puts(b, "</table>\n");
 			cur = px;
-			sp_str(b, "<table class=\"px\">\n<tr><th class=\"pxname\" colspan=\"25\">");
+			sbuf_puts(b,
+				  "<table class=\"px\">\n<tr><th class=\"pxname\" colspan=\"25\">");
 			sp_html(b, px);
 			if (r->px->stats.show_legends) {
-				sp_str(b, " <span class=\"addr\">(mode ");
+				sbuf_puts(b, " <span class=\"addr\">(mode ");
 				sp_html(b, val(r, row, C_MODE));
-				sp_str(b, ", id ");
+				sbuf_puts(b, ", id ");
 				sp_html(b, val(r, row, C_IID));
-				sp_str(b, ")</span>");
+				sbuf_puts(b, ")</span>");
 			}
-			sp_str(b,
-			       "</th></tr>\n<tr class=\"titre\"><th>Name</th><th>Queue Cur</th>"
-			       "<th>Queue Max</th><th>Sessions Cur</th><th>Max</th><th>Limit</th>"
-			       "<th>Total</th><th>Bytes In</th><th>Bytes Out</th>"
-			       "<th>Denied Req</th><th>Errors Req</th><th>Conn</th><th>Resp</th>"
-			       "<th>Warnings Retr</th><th>Redis</th><th>Status</th>"
-			       "<th>LastChk</th><th>Wght</th><th>Act</th><th>Bck</th>"
-			       "<th>Chk</th><th>Dwn</th></tr>\n");
+			sbuf_puts(
+				b,
+				"</th></tr>\n<tr class=\"titre\"><th>Name</th><th>Queue Cur</th>"
+				"<th>Queue Max</th><th>Sessions Cur</th><th>Max</th><th>Limit</th>"
+				"<th>Total</th><th>Bytes In</th><th>Bytes Out</th>"
+				"<th>Denied Req</th><th>Errors Req</th><th>Conn</th><th>Resp</th>"
+				"<th>Warnings Retr</th><th>Redis</th><th>Status</th>"
+				"<th>LastChk</th><th>Wght</th><th>Act</th><th>Bck</th>"
+				"<th>Chk</th><th>Dwn</th></tr>\n");
 		}
 		render_row(r, row, b);
 	}
 	if (cur)
-		sp_str(b, "</table>\n");
-	sp_str(b, "</body>\n</html>\n");
+		sbuf_puts(b, "</table>\n");
+	sbuf_puts(b, "</body>\n</html>\n");
 }
 
 bool l7_stats_request(struct proxy *px, const struct l7_msg *req, struct l7_reply *reply)
@@ -790,7 +741,7 @@ bool l7_stats_request(struct proxy *px, const struct l7_msg *req, struct l7_repl
 	const struct px_stats *st = &px->stats;
 	const struct h1_msg *m = req->h1;
 	struct stats_opts o = { 0 };
-	struct sp_buf b = { 0 }, body = { 0 };
+	struct sbuf b = { 0 }, body = { 0 };
 	struct render r = { .px = px, .o = &o };
 	struct stats_snap *s;
 	const char *rest;
@@ -823,18 +774,18 @@ bool l7_stats_request(struct proxy *px, const struct l7_msg *req, struct l7_repl
 			if (px->errorfiles[i].status == 401 && px->errorfiles[i].body)
 				return reply_error(px, 401, hdr, reply);
 		reply_head(&b, 401, "text/html");
-		sp_str(&b, hdr);
-		sp_printf(&b, "content-length: %zu\r\n\r\n", sizeof(msg) - 1);
+		sbuf_puts(&b, hdr);
+		sbuf_printf(&b, "content-length: %zu\r\n\r\n", sizeof(msg) - 1);
 		if (m->method != H1_M_HEAD)
-			sp_str(&b, msg);
+			sbuf_puts(&b, msg);
 		return reply_done(&b, reply, 401, false);
 	}
 	if (m->method == H1_M_POST) {
 		/* admin actions are not served: back to the page, as HAProxy without `stats admin` */
 		reply_head(&b, 303, "text/plain");
-		sp_str(&b, "content-length: 0\r\nlocation: ");
-		sp_str(&b, st->uri ? st->uri : STATS_DEFAULT_URI);
-		sp_str(&b, ";st=DENY\r\n\r\n");
+		sbuf_puts(&b, "content-length: 0\r\nlocation: ");
+		sbuf_puts(&b, st->uri ? st->uri : STATS_DEFAULT_URI);
+		sbuf_puts(&b, ";st=DENY\r\n\r\n");
 		return reply_done(&b, reply, 303, false);
 	}
 	head = m->method == H1_M_HEAD;
@@ -845,9 +796,9 @@ bool l7_stats_request(struct proxy *px, const struct l7_msg *req, struct l7_repl
 					  "on the stats socket.\n";
 
 		reply_head(&b, 501, "text/plain");
-		sp_printf(&b, "content-length: %zu\r\n\r\n", sizeof(msg) - 1);
+		sbuf_printf(&b, "content-length: %zu\r\n\r\n", sizeof(msg) - 1);
 		if (!head)
-			sp_str(&b, msg);
+			sbuf_puts(&b, msg);
 		return reply_done(&b, reply, 501, false);
 	}
 	s = stats_snap_get();
@@ -855,9 +806,9 @@ bool l7_stats_request(struct proxy *px, const struct l7_msg *req, struct l7_repl
 		static const char msg[] = "The statistics are not ready yet; retry in a second.\n";
 
 		reply_head(&b, 503, "text/plain");
-		sp_printf(&b, "content-length: %zu\r\nretry-after: 1\r\n\r\n", sizeof(msg) - 1);
+		sbuf_printf(&b, "content-length: %zu\r\nretry-after: 1\r\n\r\n", sizeof(msg) - 1);
 		if (!head)
-			sp_str(&b, msg);
+			sbuf_puts(&b, msg);
 		return reply_done(&b, reply, 503, false);
 	}
 	r.s = s;
@@ -874,12 +825,12 @@ bool l7_stats_request(struct proxy *px, const struct l7_msg *req, struct l7_repl
 	stats_snap_put(s);
 	reply_head(&b, 200, o.csv ? "text/plain" : "text/html");
 	if (st->refresh_s && !o.norefresh)
-		sp_printf(&b, "refresh: %u\r\n", st->refresh_s);
-	sp_printf(&b, "content-length: %zu\r\n\r\n", body.len);
+		sbuf_printf(&b, "refresh: %u\r\n", st->refresh_s);
+	sbuf_printf(&b, "content-length: %zu\r\n\r\n", body.len);
 	if (!head)
-		sp_add(&b, body.d, body.len);
+		sbuf_add(&b, body.buf, body.len);
 	if (body.oom)
 		b.oom = true;
-	free(body.d);
+	free(body.buf);
 	return reply_done(&b, reply, 200, false);
 }

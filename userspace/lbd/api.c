@@ -50,14 +50,6 @@
 #define API_ACCEPT_PAUSE 1.0 /* seconds without accepting after EMFILE/ENFILE */
 
 struct stat_row;
-struct api_out {
-	char *buf;
-	size_t len, cap;
-	bool oom;
-	/* `show stat` rows: called after each row is written at buf + off (the stats page) */
-	void (*row_cb)(void *arg, const struct stat_row *row, size_t off, size_t len);
-	void *row_arg;
-};
 
 /* A listening socket of `stats socket`. */
 struct api_listener {
@@ -90,7 +82,7 @@ struct api_sess {
 	ev_timer timer;
 	char *in;
 	size_t inlen, incap; /* incap + 1 bytes allocated (room for a final NUL) */
-	struct api_out out;
+	struct sbuf out;
 	size_t outoff;
 };
 
@@ -107,59 +99,6 @@ static char **graveyard;
 static int ngraveyard;
 
 static const struct api_cmd builtin_cmds[];
-
-/* ---- output ---- */
-
-void api_write(struct api_out *o, const void *data, size_t len)
-{
-	if (o->oom || !len)
-		return;
-	if (o->len + len + 1 > o->cap) {
-		size_t ncap = o->cap ? o->cap : 1024;
-		char *nb;
-
-		while (ncap < o->len + len + 1)
-			ncap *= 2;
-		nb = realloc(o->buf, ncap);
-		if (!nb) {
-			o->oom = true;
-			return;
-		}
-		o->buf = nb;
-		o->cap = ncap;
-	}
-	memcpy(o->buf + o->len, data, len);
-	o->len += len;
-	o->buf[o->len] = '\0';
-}
-
-void api_puts(struct api_out *o, const char *s)
-{
-	api_write(o, s, strlen(s));
-}
-
-void api_printf(struct api_out *o, const char *fmt, ...)
-{
-	char small[512], *big = NULL;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n < sizeof(small)) {
-		api_write(o, small, n);
-		return;
-	}
-	va_start(ap, fmt);
-	n = vasprintf(&big, fmt, ap);
-	va_end(ap);
-	if (n >= 0)
-		api_write(o, big, n);
-	free(big);
-}
 
 /* ---- registry ---- */
 
@@ -225,9 +164,9 @@ static const struct api_cmd *cmd_lookup(char **args, int nargs)
 	return best;
 }
 
-static void help_line(struct api_out *o, const struct api_cmd *c)
+static void help_line(struct sbuf *o, const struct api_cmd *c)
 {
-	api_printf(o, "  %-40s: %s\n", c->usage ? c->usage : c->words[0], c->help ? c->help : "");
+	sbuf_printf(o, "  %-40s: %s\n", c->usage ? c->usage : c->words[0], c->help ? c->help : "");
 }
 
 /* Is c shadowed by a registered command with the same words? */
@@ -251,7 +190,7 @@ static bool cmd_shadowed(const struct api_cmd *c)
 }
 
 /* Help for the commands of the level, optionally only those whose first word is `first`. */
-static int help_list(struct api_out *o, int level, const char *first)
+static int help_list(struct sbuf *o, int level, const char *first)
 {
 	int n = 0;
 
@@ -276,26 +215,27 @@ static int help_list(struct api_out *o, int level, const char *first)
 	return n;
 }
 
-static void help_footer(struct api_out *o)
+static void help_footer(struct sbuf *o)
 {
-	api_printf(o, "  %-40s: %s\n", "help [<command>]", "list matching or all commands");
-	api_printf(o, "  %-40s: %s\n", "prompt", "toggle interactive mode with prompt");
-	api_printf(o, "  %-40s: %s\n", "quit", "disconnect");
+	sbuf_printf(o, "  %-40s: %s\n", "help [<command>]", "list matching or all commands");
+	sbuf_printf(o, "  %-40s: %s\n", "prompt", "toggle interactive mode with prompt");
+	sbuf_printf(o, "  %-40s: %s\n", "quit", "disconnect");
 }
 
 /* HAProxy's answer to a command it does not know. */
 static void api_unknown(struct api_req *r, char **args, int nargs)
 {
-	struct api_out probe = { 0 };
+	struct sbuf probe = { 0 };
 	int n = nargs > 0 ? help_list(&probe, r->level, args[0]) : 0;
 
 	if (n > 0) {
-		api_puts(r->out, "Unknown command, but maybe one of the following ones is a better "
-				 "match:\n");
-		api_write(r->out, probe.buf, probe.len);
+		sbuf_puts(r->out,
+			  "Unknown command, but maybe one of the following ones is a better "
+			  "match:\n");
+		sbuf_add(r->out, probe.buf, probe.len);
 	} else {
-		api_puts(r->out,
-			 "Unknown command. Please enter one of the following commands only :\n");
+		sbuf_puts(r->out,
+			  "Unknown command. Please enter one of the following commands only :\n");
 		help_list(r->out, r->level, NULL);
 	}
 	free(probe.buf);
@@ -339,18 +279,18 @@ static struct server *find_srv(struct api_req *r, const char *arg)
 	char bname[256];
 
 	if (!slash || slash == arg || !slash[1]) {
-		api_puts(r->out, "Require 'backend/server'.\n");
+		sbuf_puts(r->out, "Require 'backend/server'.\n");
 		return NULL;
 	}
 	snprintf(bname, sizeof(bname), "%.*s", (int)(slash - arg), arg);
 	be = model_find_backend(api_lbd->m, bname);
 	if (!be) {
-		api_puts(r->out, "No such backend.\n");
+		sbuf_puts(r->out, "No such backend.\n");
 		return NULL;
 	}
 	s = backend_find_server(be, slash + 1);
 	if (!s)
-		api_puts(r->out, "No such server.\n");
+		sbuf_puts(r->out, "No such server.\n");
 	return s;
 }
 
@@ -439,18 +379,18 @@ static int parse_weight(struct api_req *r, const struct server *s, const char *s
 	long w;
 
 	if (!str || !*str) {
-		api_puts(r->out, "Require <weight> or <weight%>.\n");
+		sbuf_puts(r->out, "Require <weight> or <weight%>.\n");
 		return -1;
 	}
 	errno = 0;
 	w = strtol(str, &end, 10);
 	if (end == str || errno) {
-		api_puts(r->out, "Empty weight string empty or preceded by garbage\n");
+		sbuf_puts(r->out, "Empty weight string empty or preceded by garbage\n");
 		return -1;
 	}
 	if (*end == '%' && !end[1]) {
 		if (w < 0) {
-			api_puts(r->out, "Relative weight must be positive.\n");
+			sbuf_puts(r->out, "Relative weight must be positive.\n");
 			return -1;
 		}
 		w = (long)s->iweight * w / 100;
@@ -459,11 +399,11 @@ static int parse_weight(struct api_req *r, const struct server *s, const char *s
 		return (int)w;
 	}
 	if (*end) {
-		api_puts(r->out, "Trailing garbage in weight string\n");
+		sbuf_puts(r->out, "Trailing garbage in weight string\n");
 		return -1;
 	}
 	if (w < 0 || w > 256) {
-		api_puts(r->out, "Absolute weight can only be between 0 and 256 inclusive.\n");
+		sbuf_puts(r->out, "Absolute weight can only be between 0 and 256 inclusive.\n");
 		return -1;
 	}
 	return (int)w;
@@ -474,19 +414,19 @@ static int parse_weight(struct api_req *r, const struct server *s, const char *s
 static void cmd_help(struct api_req *r, char **args, int nargs)
 {
 	if (nargs > 1) {
-		struct api_out probe = { 0 };
+		struct sbuf probe = { 0 };
 
 		/* As HAProxy: the same header and footer, only the matching commands. */
 		if (help_list(&probe, r->level, args[1]) > 0) {
-			api_puts(r->out, "The following commands are valid at this level:\n");
-			api_write(r->out, probe.buf, probe.len);
+			sbuf_puts(r->out, "The following commands are valid at this level:\n");
+			sbuf_add(r->out, probe.buf, probe.len);
 			free(probe.buf);
 			help_footer(r->out);
 			return;
 		}
 		free(probe.buf);
 	}
-	api_puts(r->out, "The following commands are valid at this level:\n");
+	sbuf_puts(r->out, "The following commands are valid at this level:\n");
 	help_list(r->out, r->level, NULL);
 	help_footer(r->out);
 }
@@ -497,7 +437,7 @@ static void cmd_level_lower(struct api_req *r, char **args, int nargs)
 	int want = !strcmp(args[0], "operator") ? API_LVL_OPER : API_LVL_USER;
 
 	if (want > r->level) {
-		api_puts(r->out, "Permission denied\n");
+		sbuf_puts(r->out, "Permission denied\n");
 		return;
 	}
 	if (s)
@@ -506,7 +446,7 @@ static void cmd_level_lower(struct api_req *r, char **args, int nargs)
 
 static void cmd_show_cli_level(struct api_req *r, char **args, int nargs)
 {
-	api_printf(r->out, "%s\n", level_name(r->level));
+	sbuf_printf(r->out, "%s\n", level_name(r->level));
 }
 
 static void cmd_set_timeout(struct api_req *r, char **args, int nargs)
@@ -516,12 +456,12 @@ static void cmd_set_timeout(struct api_req *r, char **args, int nargs)
 	long v;
 
 	if (nargs < 4 || strcmp(args[2], "cli")) {
-		api_puts(r->out, "'set timeout' only supports 'cli'.\n");
+		sbuf_puts(r->out, "'set timeout' only supports 'cli'.\n");
 		return;
 	}
 	v = strtol(args[3], &end, 10);
 	if (end == args[3] || *end || v <= 0 || v > INT_MAX / 1000) {
-		api_puts(r->out, "Expects an integer value.\n");
+		sbuf_puts(r->out, "Expects an integer value.\n");
 		return;
 	}
 	if (s)
@@ -530,7 +470,7 @@ static void cmd_set_timeout(struct api_req *r, char **args, int nargs)
 
 static void cmd_show_version(struct api_req *r, char **args, int nargs)
 {
-	api_printf(r->out, "%s\n", XLB_VERSION);
+	sbuf_printf(r->out, "%s\n", XLB_VERSION);
 }
 
 /* ---- commands: information ---- */
@@ -550,39 +490,40 @@ static void cmd_show_info(struct api_req *r, char **args, int nargs)
 	list_for_each(px, &m->proxies, list)
 		if (px->cap & PX_CAP_FE)
 			cur += __atomic_load_n(&px->cur_conns, __ATOMIC_RELAXED);
-	api_printf(r->out, "Name: lbd\n");
-	api_printf(r->out, "Version: %s\n", XLB_VERSION);
-	api_printf(r->out, "Nbthread: %d\n", d->nworkers);
-	api_printf(r->out, "Nbproc: 1\nProcess_num: 1\n");
-	api_printf(r->out, "Pid: %d\n", d->pid);
-	api_printf(r->out, "Uptime: %llud %lluh%02llum%02llus\n", (unsigned long long)up / 86400,
-		   (unsigned long long)(up % 86400) / 3600, (unsigned long long)(up % 3600) / 60,
-		   (unsigned long long)up % 60);
-	api_printf(r->out, "Uptime_sec: %llu\n", (unsigned long long)up);
-	api_printf(r->out, "Ulimit-n: %llu\n", (unsigned long long)rl.rlim_cur);
-	api_printf(r->out, "Maxconn: %d\n", m->global.maxconn);
-	api_printf(r->out, "Hard_maxconn: %d\n", m->global.maxconn);
-	api_printf(r->out, "CurrConns: %d\n", cur);
-	api_printf(r->out, "CumConns: %llu\n",
-		   (unsigned long long)__atomic_load_n(&d->cum_conns, __ATOMIC_RELAXED));
-	api_printf(r->out, "Stopping: %d\n", d->soft_stopping ? 1 : 0);
-	api_printf(r->out, "Listeners: %d\n", d->nlisteners);
-	api_printf(r->out, "node: %s\n", m->global.node ? m->global.node : host);
+	sbuf_printf(r->out, "Name: lbd\n");
+	sbuf_printf(r->out, "Version: %s\n", XLB_VERSION);
+	sbuf_printf(r->out, "Nbthread: %d\n", d->nworkers);
+	sbuf_printf(r->out, "Nbproc: 1\nProcess_num: 1\n");
+	sbuf_printf(r->out, "Pid: %d\n", d->pid);
+	sbuf_printf(r->out, "Uptime: %llud %lluh%02llum%02llus\n", (unsigned long long)up / 86400,
+		    (unsigned long long)(up % 86400) / 3600, (unsigned long long)(up % 3600) / 60,
+		    (unsigned long long)up % 60);
+	sbuf_printf(r->out, "Uptime_sec: %llu\n", (unsigned long long)up);
+	sbuf_printf(r->out, "Ulimit-n: %llu\n", (unsigned long long)rl.rlim_cur);
+	sbuf_printf(r->out, "Maxconn: %d\n", m->global.maxconn);
+	sbuf_printf(r->out, "Hard_maxconn: %d\n", m->global.maxconn);
+	sbuf_printf(r->out, "CurrConns: %d\n", cur);
+	sbuf_printf(r->out, "CumConns: %llu\n",
+		    (unsigned long long)__atomic_load_n(&d->cum_conns, __ATOMIC_RELAXED));
+	sbuf_printf(r->out, "Stopping: %d\n", d->soft_stopping ? 1 : 0);
+	sbuf_printf(r->out, "Listeners: %d\n", d->nlisteners);
+	sbuf_printf(r->out, "node: %s\n", m->global.node ? m->global.node : host);
 	if (m->global.description)
-		api_printf(r->out, "description: %s\n", m->global.description);
-	api_printf(r->out, "Start_time_sec: %llu\n", (unsigned long long)(time(NULL) - (time_t)up));
+		sbuf_printf(r->out, "description: %s\n", m->global.description);
+	sbuf_printf(r->out, "Start_time_sec: %llu\n",
+		    (unsigned long long)(time(NULL) - (time_t)up));
 	/* lbd's own */
-	api_printf(r->out, "Xdp: %d\n", d->xdp_enabled ? 1 : 0);
+	sbuf_printf(r->out, "Xdp: %d\n", d->xdp_enabled ? 1 : 0);
 }
 
 static void cmd_show_backend(struct api_req *r, char **args, int nargs)
 {
 	struct proxy *px;
 
-	api_puts(r->out, "# name\n");
+	sbuf_puts(r->out, "# name\n");
 	list_for_each(px, &api_lbd->m->proxies, list)
 		if (px->cap & PX_CAP_BE)
-			api_printf(r->out, "%s\n", px->name);
+			sbuf_printf(r->out, "%s\n", px->name);
 }
 
 /* `show stat`: HAProxy 2.6's columns, in its order; lbd fills those it has. */
@@ -759,37 +700,44 @@ static void row_u64(struct stat_row *row, const char *col, uint64_t v)
 }
 
 /* CSV field: quoted when it holds a comma, a quote or a line break. */
-static void csv_field(struct api_out *o, const char *v)
+static void csv_field(struct sbuf *o, const char *v)
 {
 	if (!v)
 		return;
 	if (!strpbrk(v, ",\"\r\n")) {
-		api_puts(o, v);
+		sbuf_puts(o, v);
 		return;
 	}
-	api_puts(o, "\"");
+	sbuf_puts(o, "\"");
 	for (; *v; v++) {
 		if (*v == '"')
-			api_puts(o, "\"\"");
+			sbuf_puts(o, "\"\"");
 		else if (*v == '\r' || *v == '\n')
-			api_puts(o, " ");
+			sbuf_puts(o, " ");
 		else
-			api_write(o, v, 1);
+			sbuf_add(o, v, 1);
 	}
-	api_puts(o, "\"");
+	sbuf_puts(o, "\"");
 }
 
-static void row_emit(struct api_out *o, struct stat_row *row)
+/*
+ * While the statistics page's snapshot is rendered (control loop only), each
+ * `show stat` row is also handed to this callback, with where it was written.
+ */
+static void (*row_cb)(void *arg, const struct stat_row *row, size_t off, size_t len);
+static void *row_arg;
+
+static void row_emit(struct sbuf *o, struct stat_row *row)
 {
 	size_t off = o->len;
 
 	for (int i = 0; i < NSTAT_COLS; i++) {
 		csv_field(o, row->v[i]);
-		api_puts(o, ",");
+		sbuf_puts(o, ",");
 	}
-	api_puts(o, "\n");
-	if (o->row_cb && !o->oom)
-		o->row_cb(o->row_arg, row, off, o->len - off);
+	sbuf_puts(o, "\n");
+	if (row_cb && !o->oom)
+		row_cb(row_arg, row, off, o->len - off);
 }
 
 static void row_common(struct stat_row *row, struct proxy *px, const char *svname, int type)
@@ -856,7 +804,7 @@ struct stat_filter {
 	bool up_only, no_maint;
 };
 
-static void stat_server_row(struct api_out *o, struct stat_row *row, struct proxy *be,
+static void stat_server_row(struct sbuf *o, struct stat_row *row, struct proxy *be,
 			    struct server *s)
 {
 	struct health_info hi;
@@ -911,7 +859,7 @@ static void stat_server_row(struct api_out *o, struct stat_row *row, struct prox
 	row_emit(o, row);
 }
 
-static void stat_backend_rows(struct api_out *o, struct stat_row *row, struct proxy *be,
+static void stat_backend_rows(struct sbuf *o, struct stat_row *row, struct proxy *be,
 			      const struct stat_filter *f)
 {
 	uint64_t stot = 0, bin = 0, bout = 0, econ = 0, wretr = 0, wredis = 0;
@@ -967,7 +915,7 @@ static void stat_backend_rows(struct api_out *o, struct stat_row *row, struct pr
 	row_emit(o, row);
 }
 
-static void stat_frontend_row(struct api_out *o, struct stat_row *row, struct proxy *fe)
+static void stat_frontend_row(struct sbuf *o, struct stat_row *row, struct proxy *fe)
 {
 	int maxconn = fe->maxconn > 0 ? fe->maxconn : api_lbd->m->global.maxconn;
 
@@ -991,21 +939,21 @@ static void stat_frontend_row(struct api_out *o, struct stat_row *row, struct pr
  * its frontend row, its servers' rows and its backend row. Used by the
  * command and by the HTTP statistics page's snapshot (o->row_cb).
  */
-static void stat_csv(struct api_out *o, const struct stat_filter *f)
+static void stat_csv(struct sbuf *o, const struct stat_filter *f)
 {
 	struct stat_row *row = malloc(sizeof(*row));
 	struct proxy *px;
 
 	if (!row) {
-		api_puts(o, "Out of memory.\n");
+		sbuf_puts(o, "Out of memory.\n");
 		return;
 	}
-	api_puts(o, "# ");
+	sbuf_puts(o, "# ");
 	for (int i = 0; i < NSTAT_COLS; i++) {
-		api_puts(o, stat_cols[i]);
-		api_puts(o, ",");
+		sbuf_puts(o, stat_cols[i]);
+		sbuf_puts(o, ",");
 	}
-	api_puts(o, "\n");
+	sbuf_puts(o, "\n");
 	list_for_each(px, &api_lbd->m->proxies, list) {
 		if (f->px && f->px != px)
 			continue;
@@ -1036,7 +984,7 @@ static void cmd_show_stat(struct api_req *r, char **args, int nargs)
 					f.px = px;
 		}
 		if (!f.px && strcmp(args[2], "-1")) {
-			api_puts(r->out, "No such proxy.\n");
+			sbuf_puts(r->out, "No such proxy.\n");
 			return;
 		}
 		f.types = atoi(args[3]);
@@ -1051,10 +999,10 @@ static void cmd_show_stat(struct api_req *r, char **args, int nargs)
 		else if (!strcmp(args[i], "no-maint"))
 			f.no_maint = true;
 		else if (!strcmp(args[i], "typed") || !strcmp(args[i], "json")) {
-			api_printf(r->out,
-				   "'show stat %s' is not supported by lbd; use 'show servers "
-				   "json' or 'show status json'.\n",
-				   args[i]);
+			sbuf_printf(r->out,
+				    "'show stat %s' is not supported by lbd; use 'show servers "
+				    "json' or 'show status json'.\n",
+				    args[i]);
 			return;
 		}
 	}
@@ -1085,7 +1033,7 @@ static void stats_snap_render(void)
 {
 	const struct stat_filter all = { .types = 7, .sid = -1 };
 	struct snap_build sb = { .s = stats_snap_new(stat_cols, NSTAT_COLS) };
-	struct api_out o = { .row_cb = snap_row, .row_arg = &sb };
+	struct sbuf o = { 0 };
 	struct lbd *d = api_lbd;
 	struct model *m = d->m;
 	char host[256] = "";
@@ -1094,7 +1042,11 @@ static void stats_snap_render(void)
 
 	if (!sb.s)
 		return;
+	row_cb = snap_row;
+	row_arg = &sb;
 	stat_csv(&o, &all);
+	row_cb = NULL;
+	row_arg = NULL;
 	nl = o.buf ? memchr(o.buf, '\n', o.len) : NULL;
 	if (o.oom || sb.failed || !nl) {
 		free(o.buf);
@@ -1144,7 +1096,7 @@ static void stats_snap_update(void)
 }
 
 /* `show servers state`: HAProxy's version 1 format. */
-static void servers_state_rows(struct api_out *o, struct proxy *be)
+static void servers_state_rows(struct sbuf *o, struct proxy *be)
 {
 	struct server *s;
 
@@ -1169,7 +1121,7 @@ static void servers_state_rows(struct api_out *o, struct proxy *be)
 		if (hi.configured && s->admin == SRV_ADMIN_MAINT)
 			chk |= 0x08;
 		/* As HAProxy, `port` sets the agent's port too (the last field). */
-		api_printf(
+		sbuf_printf(
 			o,
 			"%u %s %u %s %s %d %d %d %d %llu %d %d %d %d 0 0 0 - %d - %d %d %s - %d\n",
 			be->uuid, be->name, s->puid, s->name, ip, op, adm, s->weight, s->iweight,
@@ -1195,16 +1147,16 @@ static void cmd_show_servers_state(struct api_req *r, char **args, int nargs)
 					only = px;
 		}
 		if (!only) {
-			api_puts(r->out, "Can't find backend.\n");
+			sbuf_puts(r->out, "Can't find backend.\n");
 			return;
 		}
 	}
-	api_puts(r->out,
-		 "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state "
-		 "srv_admin_state srv_uweight srv_iweight srv_time_since_last_change "
-		 "srv_check_status srv_check_result srv_check_health srv_check_state "
-		 "srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord "
-		 "srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n");
+	sbuf_puts(r->out,
+		  "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state "
+		  "srv_admin_state srv_uweight srv_iweight srv_time_since_last_change "
+		  "srv_check_status srv_check_result srv_check_health srv_check_state "
+		  "srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord "
+		  "srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n");
 	list_for_each(px, &api_lbd->m->proxies, list) {
 		if (!(px->cap & PX_CAP_BE) || (only && px != only))
 			continue;
@@ -1217,17 +1169,17 @@ static void json_out(struct api_req *r, json_t *root)
 	char *txt;
 
 	if (!root) {
-		api_puts(r->out, "Out of memory.\n");
+		sbuf_puts(r->out, "Out of memory.\n");
 		return;
 	}
 	txt = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	if (!txt) {
-		api_puts(r->out, "Out of memory.\n");
+		sbuf_puts(r->out, "Out of memory.\n");
 		return;
 	}
-	api_puts(r->out, txt);
-	api_puts(r->out, "\n");
+	sbuf_puts(r->out, txt);
+	sbuf_puts(r->out, "\n");
 	free(txt);
 }
 
@@ -1312,14 +1264,14 @@ static void cmd_show_servers_json(struct api_req *r, char **args, int nargs)
 		if (!only) {
 			json_decref(root);
 			json_decref(arr);
-			api_puts(r->out, "Can't find backend.\n");
+			sbuf_puts(r->out, "Can't find backend.\n");
 			return;
 		}
 	}
 	if (!root || !arr) {
 		json_decref(root);
 		json_decref(arr);
-		api_puts(r->out, "Out of memory.\n");
+		sbuf_puts(r->out, "Out of memory.\n");
 		return;
 	}
 	list_for_each(be, &api_lbd->m->proxies, list) {
@@ -1420,7 +1372,7 @@ static void cmd_show_status_json(struct api_req *r, char **args, int nargs)
 		json_decref(fes);
 		json_decref(bes);
 		json_decref(files);
-		api_puts(r->out, "Out of memory.\n");
+		sbuf_puts(r->out, "Out of memory.\n");
 		return;
 	}
 	for (int i = 0; i < d->ncfg_files; i++)
@@ -1446,28 +1398,28 @@ static void cmd_show_status_json(struct api_req *r, char **args, int nargs)
 	json_out(r, root);
 }
 
-static void conns_rows(struct api_out *o)
+static void conns_rows(struct sbuf *o)
 {
 	struct proxy *px;
 	struct server *s;
 
-	api_puts(o, "# type name cur_conns max_conns total_conns queued\n");
+	sbuf_puts(o, "# type name cur_conns max_conns total_conns queued\n");
 	list_for_each(px, &api_lbd->m->proxies, list) {
 		if (px->cap & PX_CAP_FE)
-			api_printf(o, "frontend %s %d - %llu -\n", px->name,
-				   __atomic_load_n(&px->cur_conns, __ATOMIC_RELAXED),
-				   (unsigned long long)__atomic_load_n(&px->cum_conns,
-								       __ATOMIC_RELAXED));
+			sbuf_printf(o, "frontend %s %d - %llu -\n", px->name,
+				    __atomic_load_n(&px->cur_conns, __ATOMIC_RELAXED),
+				    (unsigned long long)__atomic_load_n(&px->cum_conns,
+									__ATOMIC_RELAXED));
 		if (!(px->cap & PX_CAP_BE))
 			continue;
 		pthread_mutex_lock(&px->lock);
 		list_for_each(s, &px->servers, list)
-			api_printf(o, "server %s/%s %d %d %llu %d\n", px->name, s->name,
-				   __atomic_load_n(&s->cur_conns, __ATOMIC_RELAXED),
-				   __atomic_load_n(&s->max_conns_seen, __ATOMIC_RELAXED),
-				   (unsigned long long)__atomic_load_n(&s->total_conns,
-								       __ATOMIC_RELAXED),
-				   __atomic_load_n(&s->queued, __ATOMIC_RELAXED));
+			sbuf_printf(o, "server %s/%s %d %d %llu %d\n", px->name, s->name,
+				    __atomic_load_n(&s->cur_conns, __ATOMIC_RELAXED),
+				    __atomic_load_n(&s->max_conns_seen, __ATOMIC_RELAXED),
+				    (unsigned long long)__atomic_load_n(&s->total_conns,
+									__ATOMIC_RELAXED),
+				    __atomic_load_n(&s->queued, __ATOMIC_RELAXED));
 		pthread_mutex_unlock(&px->lock);
 	}
 }
@@ -1481,9 +1433,9 @@ static void cmd_show_xdp_default(struct api_req *r, char **args, int nargs)
 {
 	const char *ifs = api_lbd->m->global.xdp_ifaces;
 
-	api_printf(r->out, "XDP tier: not attached (%s)\n",
-		   ifs ? "the XDP module is not part of this build or failed to attach" :
-			 "no xlb-interface configured");
+	sbuf_printf(r->out, "XDP tier: not attached (%s)\n",
+		    ifs ? "the XDP module is not part of this build or failed to attach" :
+			  "no xlb-interface configured");
 }
 
 /* ---- commands: changes ---- */
@@ -1493,7 +1445,7 @@ static void cmd_get_weight(struct api_req *r, char **args, int nargs)
 	struct server *s = find_srv(r, nargs > 2 ? args[2] : NULL);
 
 	if (s)
-		api_printf(r->out, "%d (initial %d)\n", s->weight, s->iweight);
+		sbuf_printf(r->out, "%d (initial %d)\n", s->weight, s->iweight);
 }
 
 static void cmd_set_weight(struct api_req *r, char **args, int nargs)
@@ -1546,18 +1498,19 @@ static void srv_set_addr(struct api_req *r, struct server *s, char **args, int n
 	struct proxy *be = s->be;
 
 	if (nargs < 5) {
-		api_puts(r->out,
-			 "set server <b>/<s> addr requires an address and optionally a port.\n");
+		sbuf_puts(r->out,
+			  "set server <b>/<s> addr requires an address and optionally a port.\n");
 		return;
 	}
 	if (parse_ip(args[4], &ss) < 0) {
-		api_printf(r->out, "Invalid addr '%s'.\n", args[4]);
+		sbuf_printf(r->out, "Invalid addr '%s'.\n", args[4]);
 		return;
 	}
 	if (nargs > 5) {
 		if (strcmp(args[5], "port") || nargs < 7 || (port = parse_port(args[6])) < 0) {
-			api_puts(r->out, "set server <b>/<s> addr: expects 'port <port>' after the "
-					 "address.\n");
+			sbuf_puts(r->out,
+				  "set server <b>/<s> addr: expects 'port <port>' after the "
+				  "address.\n");
 			return;
 		}
 	}
@@ -1568,7 +1521,7 @@ static void srv_set_addr(struct api_req *r, struct server *s, char **args, int n
 	lbd_addr_str(&ss, full, sizeof(full));
 	nstr = strdup(full);
 	if (!nstr) {
-		api_puts(r->out, "Out of memory.\n");
+		sbuf_puts(r->out, "Out of memory.\n");
 		return;
 	}
 	pthread_mutex_lock(&be->lock);
@@ -1590,14 +1543,14 @@ static void srv_set_addr(struct api_req *r, struct server *s, char **args, int n
 	pthread_mutex_unlock(&be->lock);
 	health_server_changed(s);
 	if (strcmp(oip, nip))
-		api_printf(r->out, "IP changed from '%s' to '%s'", oip, nip);
+		sbuf_printf(r->out, "IP changed from '%s' to '%s'", oip, nip);
 	else
-		api_puts(r->out, "no need to change the addr");
+		sbuf_puts(r->out, "no need to change the addr");
 	if (oport != nport)
-		api_printf(r->out, ", port changed from '%d' to '%d'", oport, nport);
+		sbuf_printf(r->out, ", port changed from '%d' to '%d'", oport, nport);
 	else
-		api_puts(r->out, ", no need to change the port");
-	api_puts(r->out, " by 'stats socket command'\n");
+		sbuf_puts(r->out, ", no need to change the port");
+	sbuf_puts(r->out, " by 'stats socket command'\n");
 	lb_notice("%s/%s changed its address to %s by 'stats socket command'", be->name, s->name,
 		  full);
 }
@@ -1624,8 +1577,8 @@ static void cmd_set_server(struct api_req *r, char **args, int nargs)
 		else if (!strcmp(st, "maint"))
 			srv_set_admin(s, SRV_ADMIN_MAINT);
 		else
-			api_puts(r->out, "'set server <srv> state' expects 'ready', 'drain' and "
-					 "'maint'.\n");
+			sbuf_puts(r->out, "'set server <srv> state' expects 'ready', 'drain' and "
+					  "'maint'.\n");
 	} else if (!strcmp(what, "health")) {
 		const char *st = nargs > 4 ? args[4] : "";
 
@@ -1634,16 +1587,16 @@ static void cmd_set_server(struct api_req *r, char **args, int nargs)
 		else if (!strcmp(st, "down") || !strcmp(st, "stopping"))
 			health_force(s, false);
 		else
-			api_puts(r->out, "'set server <srv> health' expects 'up', 'stopping', or "
-					 "'down'.\n");
+			sbuf_puts(r->out, "'set server <srv> health' expects 'up', 'stopping', or "
+					  "'down'.\n");
 	} else if (!strcmp(what, "addr")) {
 		srv_set_addr(r, s, args, nargs);
 	} else if (!strcmp(what, "check-port")) {
 		int p = nargs > 4 ? parse_port(args[4]) : -1;
 
 		if (p <= 0) {
-			api_puts(r->out, "'set server <srv> check-port' expects an integer as "
-					 "argument.\n");
+			sbuf_puts(r->out, "'set server <srv> check-port' expects an integer as "
+					  "argument.\n");
 			return;
 		}
 		s->check.port = p;
@@ -1652,14 +1605,14 @@ static void cmd_set_server(struct api_req *r, char **args, int nargs)
 		struct sockaddr_storage ss;
 
 		if (nargs < 5 || parse_ip(args[4], &ss) < 0) {
-			api_puts(r->out, "'set server <srv> check-addr' expects an IP address.\n");
+			sbuf_puts(r->out, "'set server <srv> check-addr' expects an IP address.\n");
 			return;
 		}
 		s->check.addr = ss;
 		health_server_changed(s);
 	} else {
-		api_puts(r->out, "usage: set server <backend>/<server> addr | check-addr | "
-				 "check-port | health | state | weight\n");
+		sbuf_puts(r->out, "usage: set server <backend>/<server> addr | check-addr | "
+				  "check-port | health | state | weight\n");
 	}
 }
 
@@ -1679,8 +1632,8 @@ static void cmd_enable_disable_health(struct api_req *r, char **args, int nargs)
 	if (!s)
 		return;
 	if (health_set_enabled(s, on) == -ENOENT)
-		api_printf(r->out, "Health check was not configured on this server, cannot %s.\n",
-			   on ? "enable" : "disable");
+		sbuf_printf(r->out, "Health check was not configured on this server, cannot %s.\n",
+			    on ? "enable" : "disable");
 }
 
 static void cmd_set_maxconn_server(struct api_req *r, char **args, int nargs)
@@ -1692,12 +1645,12 @@ static void cmd_set_maxconn_server(struct api_req *r, char **args, int nargs)
 	if (!s)
 		return;
 	if (nargs < 5) {
-		api_puts(r->out, "Integer value expected.\n");
+		sbuf_puts(r->out, "Integer value expected.\n");
 		return;
 	}
 	v = strtol(args[4], &end, 10);
 	if (end == args[4] || *end || v < 0 || v > INT_MAX) {
-		api_puts(r->out, "maxconn string empty or preceded by garbage\n");
+		sbuf_puts(r->out, "maxconn string empty or preceded by garbage\n");
 		return;
 	}
 	pthread_mutex_lock(&s->be->lock);
@@ -1715,7 +1668,7 @@ static void cmd_clear_counters(struct api_req *r, char **args, int nargs)
 	struct server *s;
 
 	if (all && r->level < API_LVL_ADMIN) {
-		api_puts(r->out, "Permission denied\n");
+		sbuf_puts(r->out, "Permission denied\n");
 		return;
 	}
 	list_for_each(px, &api_lbd->m->proxies, list) {
@@ -1764,34 +1717,34 @@ static void cmd_add_server(struct api_req *r, char **args, int nargs)
 	int i, rc;
 
 	if (!slash || slash == spec || !slash[1]) {
-		api_puts(r->out, "Require 'backend/server'.\n");
+		sbuf_puts(r->out, "Require 'backend/server'.\n");
 		return;
 	}
 	snprintf(bname, sizeof(bname), "%.*s", (int)(slash - spec), spec);
 	be = model_find_backend(api_lbd->m, bname);
 	if (!be) {
-		api_puts(r->out, "No such backend.\n");
+		sbuf_puts(r->out, "No such backend.\n");
 		return;
 	}
 	if (nargs < 4) {
-		api_puts(r->out, "'server' expects <name> and <addr>[:<port>] as arguments.\n");
+		sbuf_puts(r->out, "'server' expects <name> and <addr>[:<port>] as arguments.\n");
 		return;
 	}
 	if (backend_find_server(be, slash + 1)) {
-		api_puts(r->out, "Already exists a server with the same name in backend.\n");
+		sbuf_puts(r->out, "Already exists a server with the same name in backend.\n");
 		return;
 	}
 	memset(&ss, 0, sizeof(ss));
 	if (cfg_parse_addr(args[3], &ss, &sslen, 0, &err) < 0 ||
 	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
-		api_printf(r->out, "'server %s' : invalid address: '%s'%s%s\n", slash + 1, args[3],
-			   err ? ": " : "", err ? err : "");
+		sbuf_printf(r->out, "'server %s' : invalid address: '%s'%s%s\n", slash + 1, args[3],
+			    err ? ": " : "", err ? err : "");
 		free(err);
 		return;
 	}
 	s = server_new(be, slash + 1);
 	if (!s) {
-		api_puts(r->out, "Out of memory.\n");
+		sbuf_puts(r->out, "Out of memory.\n");
 		return;
 	}
 	/* As HAProxy: a dynamic server does not inherit `default-server`. */
@@ -1836,13 +1789,13 @@ static void cmd_add_server(struct api_req *r, char **args, int nargs)
 		if (!strcmp(kw, "cookie")) {
 			/* the value cookie persistence matches (l7/cookie.c) */
 			if (!val) {
-				api_printf(r->out, "'cookie' expects an argument.\n");
+				sbuf_printf(r->out, "'cookie' expects an argument.\n");
 				goto fail;
 			}
 			free(s->cookie);
 			s->cookie = strdup(val);
 			if (!s->cookie) {
-				api_printf(r->out, "out of memory.\n");
+				sbuf_printf(r->out, "out of memory.\n");
 				goto fail;
 			}
 			i++;
@@ -1852,18 +1805,18 @@ static void cmd_add_server(struct api_req *r, char **args, int nargs)
 		    strcmp(kw, "rise") && strcmp(kw, "fall") && strcmp(kw, "inter") &&
 		    strcmp(kw, "fastinter") && strcmp(kw, "downinter") && strcmp(kw, "port") &&
 		    strcmp(kw, "addr")) {
-			api_printf(r->out, "unknown keyword '%s'.\n", kw);
+			sbuf_printf(r->out, "unknown keyword '%s'.\n", kw);
 			goto fail;
 		}
 		if (!val) {
-			api_printf(r->out, "'%s' expects an argument.\n", kw);
+			sbuf_printf(r->out, "'%s' expects an argument.\n", kw);
 			goto fail;
 		}
 		i++;
 		if (!strcmp(kw, "inter") || !strcmp(kw, "fastinter") || !strcmp(kw, "downinter")) {
 			if (cfg_parse_time(val, &ms) < 0 || ms == 0) {
-				api_printf(r->out, "'%s' expects a positive delay, got '%s'.\n", kw,
-					   val);
+				sbuf_printf(r->out, "'%s' expects a positive delay, got '%s'.\n",
+					    kw, val);
 				goto fail;
 			}
 			if (kw[0] == 'i')
@@ -1876,22 +1829,22 @@ static void cmd_add_server(struct api_req *r, char **args, int nargs)
 		}
 		if (!strcmp(kw, "addr")) {
 			if (parse_ip(val, &s->check.addr) < 0) {
-				api_printf(r->out, "'addr' expects an IP address, got '%s'.\n",
-					   val);
+				sbuf_printf(r->out, "'addr' expects an IP address, got '%s'.\n",
+					    val);
 				goto fail;
 			}
 			continue;
 		}
 		if (cfg_parse_int(val, 0, INT_MAX, &n) < 0) {
-			api_printf(r->out, "'%s' expects an integer argument, got '%s'.\n", kw,
-				   val);
+			sbuf_printf(r->out, "'%s' expects an integer argument, got '%s'.\n", kw,
+				    val);
 			goto fail;
 		}
 		if (!strcmp(kw, "weight")) {
 			if (n > 256) {
-				api_printf(r->out,
-					   "weight of server %s is not within 0 and 256 (%lld).\n",
-					   s->name, n);
+				sbuf_printf(r->out,
+					    "weight of server %s is not within 0 and 256 (%lld).\n",
+					    s->name, n);
 				goto fail;
 			}
 			s->weight = s->iweight = (int)n;
@@ -1901,7 +1854,7 @@ static void cmd_add_server(struct api_req *r, char **args, int nargs)
 			s->minconn = (int)n;
 		} else if (!strcmp(kw, "rise") || !strcmp(kw, "fall")) {
 			if (n < 1) {
-				api_printf(r->out, "'%s' has to be > 0.\n", kw);
+				sbuf_printf(r->out, "'%s' has to be > 0.\n", kw);
 				goto fail;
 			}
 			if (kw[0] == 'r')
@@ -1910,7 +1863,7 @@ static void cmd_add_server(struct api_req *r, char **args, int nargs)
 				s->check.fall = (int)n;
 		} else if (!strcmp(kw, "port")) {
 			if (n < 1 || n > 65535) {
-				api_printf(r->out, "'port' expects a port between 1 and 65535.\n");
+				sbuf_printf(r->out, "'port' expects a port between 1 and 65535.\n");
 				goto fail;
 			}
 			s->check.port = (int)n;
@@ -1928,17 +1881,17 @@ static void cmd_add_server(struct api_req *r, char **args, int nargs)
 	rc = backend_add_server(be, s);
 	pthread_mutex_unlock(&be->lock);
 	if (rc < 0) {
-		api_puts(r->out,
-			 rc == -EEXIST ?
-				 "Already exists a server with the same name in backend.\n" :
-				 "Could not add the server.\n");
+		sbuf_puts(r->out,
+			  rc == -EEXIST ?
+				  "Already exists a server with the same name in backend.\n" :
+				  "Could not add the server.\n");
 		server_put(s);
 		return;
 	}
 	health_server_added(s);
 	lb_notice("Server %s/%s added through the runtime API (%s).", be->name, s->name,
 		  s->admin == SRV_ADMIN_MAINT ? "in maintenance" : "ready");
-	api_puts(r->out, "New server registered.\n");
+	sbuf_puts(r->out, "New server registered.\n");
 	return;
 fail:
 	server_put(s);
@@ -1954,7 +1907,7 @@ static void cmd_del_server(struct api_req *r, char **args, int nargs)
 		return;
 	be = s->be;
 	if (s->admin != SRV_ADMIN_MAINT) {
-		api_puts(r->out, "Only servers in maintenance mode can be deleted.\n");
+		sbuf_puts(r->out, "Only servers in maintenance mode can be deleted.\n");
 		return;
 	}
 	snprintf(name, sizeof(name), "%s/%s", be->name, s->name);
@@ -1964,7 +1917,7 @@ static void cmd_del_server(struct api_req *r, char **args, int nargs)
 	backend_del_server(be, s);
 	pthread_mutex_unlock(&be->lock);
 	lb_notice("Server %s deleted.", name);
-	api_puts(r->out, "Server deleted.\n");
+	sbuf_puts(r->out, "Server deleted.\n");
 }
 
 /* ---- commands: lbd's own ---- */
@@ -1974,11 +1927,11 @@ static void cmd_reload(struct api_req *r, char **args, int nargs)
 	char *err = NULL;
 
 	if (control_reload(api_lbd, &err) < 0) {
-		api_printf(r->out, "%s\n", err ? err : "reload failed");
+		sbuf_printf(r->out, "%s\n", err ? err : "reload failed");
 		free(err);
 		return;
 	}
-	api_puts(r->out, "Success\n");
+	sbuf_puts(r->out, "Success\n");
 }
 
 static void cmd_xdp_down(struct api_req *r, char **args, int nargs)
@@ -1986,16 +1939,16 @@ static void cmd_xdp_down(struct api_req *r, char **args, int nargs)
 	char *err = NULL;
 
 	if (!xdp_down_hook) {
-		api_puts(r->out, "XDP tier not attached: nothing to detach.\n");
+		sbuf_puts(r->out, "XDP tier not attached: nothing to detach.\n");
 		return;
 	}
 	if (xdp_down_hook(api_lbd, &err) < 0) {
-		api_printf(r->out, "XDP detach failed: %s\n", err ? err : "error");
+		sbuf_printf(r->out, "XDP detach failed: %s\n", err ? err : "error");
 		free(err);
 		return;
 	}
 	api_lbd->xdp_enabled = false;
-	api_puts(r->out, "XDP detached, pins removed.\n");
+	sbuf_puts(r->out, "XDP detached, pins removed.\n");
 }
 
 static void cmd_shutdown(struct api_req *r, char **args, int nargs)
@@ -2005,7 +1958,7 @@ static void cmd_shutdown(struct api_req *r, char **args, int nargs)
 
 	if (nargs > 2 || (nargs == 2 && strcmp(args[1], "hard") && strcmp(args[1], "soft")))
 		return api_unknown(r, args, nargs);
-	api_printf(r->out, "Stopping (%s).\n", hard ? "hard" : "soft, open connections finish");
+	sbuf_printf(r->out, "Stopping (%s).\n", hard ? "hard" : "soft, open connections finish");
 	if (s) {
 		s->after_flush = hard ? SIGTERM : SIGUSR1;
 		s->closing = true;
@@ -2160,7 +2113,7 @@ static const struct api_cmd builtin_cmds[] = {
 /* ---- line protocol ---- */
 
 /* Run one command (its words). Returns false when the session must close now (quit). */
-static bool run_command(struct api_sess *sess, struct api_out *out, int level, const char *origin,
+static bool run_command(struct api_sess *sess, struct sbuf *out, int level, const char *origin,
 			char **args, int nargs)
 {
 	struct api_req r = { .out = out, .level = level, .origin = origin, .sess = sess };
@@ -2177,20 +2130,20 @@ static bool run_command(struct api_sess *sess, struct api_out *out, int level, c
 			if (!sess->interactive)
 				sess->closing = true;
 		}
-		api_puts(out, "\n");
+		sbuf_puts(out, "\n");
 		return true;
 	}
 	c = cmd_lookup(args, nargs);
 	if (!c)
 		api_unknown(&r, args, nargs);
 	else if (c->level > level)
-		api_puts(out, "Permission denied\n");
+		sbuf_puts(out, "Permission denied\n");
 	else
 		c->fn(&r, args, nargs);
 	/* Every answer ends with an empty line; no answer is just that line. */
 	if (out->len > start && out->buf[out->len - 1] != '\n')
-		api_puts(out, "\n");
-	api_puts(out, "\n");
+		sbuf_puts(out, "\n");
+	sbuf_puts(out, "\n");
 	return true;
 }
 
@@ -2220,7 +2173,7 @@ int api_split_words(char *cmd, char **words, int max)
 }
 
 /* A line: commands separated by unescaped `;`. Returns false on quit. */
-static bool run_line(struct api_sess *sess, struct api_out *out, char *line)
+static bool run_line(struct api_sess *sess, struct sbuf *out, char *line)
 {
 	char *words[API_MAX_ARGS];
 	char *start = line, *p = line;
@@ -2237,7 +2190,7 @@ static bool run_line(struct api_sess *sess, struct api_out *out, char *line)
 			*p = '\0';
 			n = api_split_words(start, words, API_MAX_ARGS);
 			if (n < 0) {
-				api_puts(out, "Too many words in the command.\n\n");
+				sbuf_puts(out, "Too many words in the command.\n\n");
 			} else if (!run_command(sess, out, sess->level, sess->origin, words, n)) {
 				return false;
 			}
@@ -2367,7 +2320,7 @@ static void sess_process(struct api_sess *s, bool eof)
 				break;
 			}
 			if (s->interactive && !s->closing)
-				api_puts(&s->out, "> ");
+				sbuf_puts(&s->out, "> ");
 			else if (was_interactive && !s->interactive)
 				s->closing = true; /* `prompt` again: leave after this line */
 		}
@@ -2404,7 +2357,7 @@ static void sess_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 		ssize_t n;
 
 		if (s->inlen >= API_MAX_LINE) {
-			api_puts(&s->out, "Command line too long.\n\n");
+			sbuf_puts(&s->out, "Command line too long.\n\n");
 			s->closing = true;
 			s->discard = true;
 			s->inlen = 0;
@@ -2820,7 +2773,7 @@ void api_exit(void)
 
 char *api_exec(const char *line, int level)
 {
-	struct api_out out = { 0 };
+	struct sbuf out = { 0 };
 	struct api_sess fake = { .fd = -1, .level = level };
 	char *copy = strdup(line ? line : "");
 

@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "lbd.h"
+#include "sbuf.h"
 
 enum api_level {
 	API_LVL_USER = 0,
@@ -27,15 +28,9 @@ enum api_level {
 	API_LVL_ADMIN = 2,
 };
 
-/* The answer being built for one command. */
-struct api_out;
-void api_write(struct api_out *o, const void *data, size_t len);
-void api_puts(struct api_out *o, const char *s);
-void api_printf(struct api_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* One command being run. */
 struct api_req {
-	struct api_out *out;
+	struct sbuf *out; /* the answer being built (sbuf_puts, sbuf_printf) */
 	int level; /* the session's level */
 	const char *origin; /* the socket it came through, as written in the config */
 	void *sess; /* internal */

@@ -1258,8 +1258,8 @@ static void cmd_show_discovery(struct api_req *r, char **args, int nargs)
 {
 	struct disc_source *src;
 
-	api_puts(r->out, "# backend,source,prefix,state,synced,entries,servers,skipped,puts,dels,"
-			 "detail\n");
+	sbuf_puts(r->out, "# backend,source,prefix,state,synced,entries,servers,skipped,puts,dels,"
+			  "detail\n");
 	list_for_each(src, &sources, list) {
 		struct proxy *be = src_backend(src);
 		int valid = 0, nsrv = 0;
@@ -1273,14 +1273,14 @@ static void cmd_show_discovery(struct api_req *r, char **args, int nargs)
 				nsrv += s->origin == SRV_ORIGIN_ETCD && !s->removed;
 		if (src->cfg->ops->describe)
 			src->cfg->ops->describe(src, detail, sizeof(detail));
-		api_printf(r->out, "%s,%s,%s,%s,%s,%d,%d,%llu,%llu,%llu,%s\n", src->be_name,
-			   src->cfg->ops->name, src->cfg->prefix,
-			   src->online ? "online" : "offline",
-			   src->synced	   ? "yes" :
-			   src->from_state ? "state-file" :
-					     "no",
-			   valid, nsrv, (unsigned long long)src->nskipped,
-			   (unsigned long long)src->nputs, (unsigned long long)src->ndels, detail);
+		sbuf_printf(r->out, "%s,%s,%s,%s,%s,%d,%d,%llu,%llu,%llu,%s\n", src->be_name,
+			    src->cfg->ops->name, src->cfg->prefix,
+			    src->online ? "online" : "offline",
+			    src->synced	    ? "yes" :
+			    src->from_state ? "state-file" :
+					      "no",
+			    valid, nsrv, (unsigned long long)src->nskipped,
+			    (unsigned long long)src->nputs, (unsigned long long)src->ndels, detail);
 	}
 }
 

@@ -432,7 +432,7 @@ void xdp_ctl_exit(struct lbd *d)
 /* ---- Runtime API ---- */
 
 /* A backend's servers as seen by the XDP tier, one CSV row each (caller checked be->xdp). */
-static void srv_rows(struct api_out *o, struct proxy *be)
+static void srv_rows(struct sbuf *o, struct proxy *be)
 {
 	struct server *sv;
 
@@ -442,16 +442,16 @@ static void srv_rows(struct api_out *o, struct proxy *be)
 
 		if (xlb_maps_read_server(sv->id, &ss) < 0)
 			continue;
-		api_printf(o, "%s/%s,%llu,%llu,%llu,%llu,%llu\n", be->name, sv->name,
-			   (unsigned long long)ss.packets, (unsigned long long)ss.bytes,
-			   (unsigned long long)ss.new_flows, (unsigned long long)ss.reply_packets,
-			   (unsigned long long)ss.reply_bytes);
+		sbuf_printf(o, "%s/%s,%llu,%llu,%llu,%llu,%llu\n", be->name, sv->name,
+			    (unsigned long long)ss.packets, (unsigned long long)ss.bytes,
+			    (unsigned long long)ss.new_flows, (unsigned long long)ss.reply_packets,
+			    (unsigned long long)ss.reply_bytes);
 	}
 	pthread_mutex_unlock(&be->lock);
 }
 
 /* Each backend of an XDP frontend once, in config order. */
-static void backend_rows(struct api_out *o)
+static void backend_rows(struct sbuf *o)
 {
 	struct proxy *px, *q;
 
@@ -471,7 +471,7 @@ static void backend_rows(struct api_out *o)
 	}
 }
 
-static void frontend_rows(struct api_out *o)
+static void frontend_rows(struct sbuf *o)
 {
 	struct proxy *px;
 
@@ -480,19 +480,19 @@ static void frontend_rows(struct api_out *o)
 
 		if (!(px->cap & PX_CAP_FE) || !px->xdp || xlb_maps_read_frontend(px, &vs) < 0)
 			continue;
-		api_printf(o, "%s,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu\n", px->name,
-			   (unsigned long long)vs.packets, (unsigned long long)vs.bytes,
-			   (unsigned long long)vs.new_flows, (unsigned long long)vs.reply_packets,
-			   (unsigned long long)vs.reply_bytes, (unsigned long long)vs.no_server,
-			   (unsigned long long)vs.snat_fail, (unsigned long long)vs.rst_no_flow);
+		sbuf_printf(o, "%s,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu\n", px->name,
+			    (unsigned long long)vs.packets, (unsigned long long)vs.bytes,
+			    (unsigned long long)vs.new_flows, (unsigned long long)vs.reply_packets,
+			    (unsigned long long)vs.reply_bytes, (unsigned long long)vs.no_server,
+			    (unsigned long long)vs.snat_fail, (unsigned long long)vs.rst_no_flow);
 	}
 }
 
-static void iface_list(struct api_out *o)
+static void iface_list(struct sbuf *o)
 {
 	for (int i = 0; i < nifaces; i++)
-		api_printf(o, "%s%s(%s)", i ? " " : "", ifaces[i],
-			   xlb_maps_mode_name(xlb_maps_link_mode(ifaces[i])));
+		sbuf_printf(o, "%s%s(%s)", i ? " " : "", ifaces[i],
+			    xlb_maps_mode_name(xlb_maps_link_mode(ifaces[i])));
 }
 
 #define FE_HDR "packets,bytes,new_flows,reply_packets,reply_bytes,no_server,snat_fail,rst_no_flow"
@@ -504,23 +504,23 @@ static void cmd_show_xdp(struct api_req *r, char **args, int nargs)
 	uint64_t g[XLB_STAT_MAX];
 
 	if (!xlb_maps_is_open()) {
-		api_puts(r->out, "XDP: not attached\n");
+		sbuf_puts(r->out, "XDP: not attached\n");
 		return;
 	}
-	api_printf(r->out, "pin_root: %s\n", xlb_maps_pin_root());
-	api_puts(r->out, "interfaces: ");
+	sbuf_printf(r->out, "pin_root: %s\n", xlb_maps_pin_root());
+	sbuf_puts(r->out, "interfaces: ");
 	iface_list(r->out);
-	api_printf(r->out, "\nmode: %s (asked)\n", xlb_maps_mode_name(xdp_mode));
+	sbuf_printf(r->out, "\nmode: %s (asked)\n", xlb_maps_mode_name(xdp_mode));
 	if (xlb_maps_read_global(g) == 0) {
-		api_puts(r->out, "# global counters\n");
+		sbuf_puts(r->out, "# global counters\n");
 		for (unsigned i = 0; i < XLB_STAT_MAX; i++)
 			if (xlb_stat_name(i))
-				api_printf(r->out, "%s: %llu\n", xlb_stat_name(i),
-					   (unsigned long long)g[i]);
+				sbuf_printf(r->out, "%s: %llu\n", xlb_stat_name(i),
+					    (unsigned long long)g[i]);
 	}
-	api_puts(r->out, "# frontend," FE_HDR "\n");
+	sbuf_puts(r->out, "# frontend," FE_HDR "\n");
 	frontend_rows(r->out);
-	api_puts(r->out, "# server," SRV_HDR "\n");
+	sbuf_puts(r->out, "# server," SRV_HDR "\n");
 	backend_rows(r->out);
 }
 
@@ -534,21 +534,21 @@ static void cmd_show_xdp_stat(struct api_req *r, char **args, int nargs)
 	uint64_t g[XLB_STAT_MAX];
 
 	if (!xlb_maps_is_open()) {
-		api_puts(r->out, "# xdp,interfaces\n");
+		sbuf_puts(r->out, "# xdp,interfaces\n");
 		return;
 	}
-	api_puts(r->out, "# xdp,interfaces\nxdp,");
+	sbuf_puts(r->out, "# xdp,interfaces\nxdp,");
 	iface_list(r->out);
-	api_puts(r->out, "\n# frontend," FE_HDR "\n");
+	sbuf_puts(r->out, "\n# frontend," FE_HDR "\n");
 	frontend_rows(r->out);
-	api_puts(r->out, "# server," SRV_HDR "\n");
+	sbuf_puts(r->out, "# server," SRV_HDR "\n");
 	backend_rows(r->out);
-	api_puts(r->out, "# counter,value,verdict\n");
+	sbuf_puts(r->out, "# counter,value,verdict\n");
 	if (xlb_maps_read_global(g) == 0) {
 		for (unsigned i = 0; i < XLB_STAT_MAX; i++)
 			if (xlb_stat_name(i))
-				api_printf(r->out, "%s,%llu,%s\n", xlb_stat_name(i),
-					   (unsigned long long)g[i], xlb_stat_verdict(i));
+				sbuf_printf(r->out, "%s,%llu,%s\n", xlb_stat_name(i),
+					    (unsigned long long)g[i], xlb_stat_verdict(i));
 	}
 }
 
