@@ -23,6 +23,7 @@
 #include <netinet/in.h>
 
 #include "cfg.h"
+#include "sbuf.h"
 #include "http_proxy.h"
 
 /* ---- arena ---- */
@@ -369,38 +370,6 @@ size_t l7_fmt_expand(const struct l7_fmt *f, const struct acl_env *env, char *bu
 
 /* ---- built responses ---- */
 
-/* Append to a growing malloc'd buffer; a failed append poisons it (data NULL). */
-struct sbuf {
-	char *data;
-	size_t len, size;
-	bool failed;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t len)
-{
-	if (b->failed)
-		return;
-	if (b->len + len + 1 > b->size) {
-		size_t ns = (b->len + len + 1) * 2;
-		char *n = realloc(b->data, ns);
-
-		if (!n) {
-			b->failed = true;
-			return;
-		}
-		b->data = n;
-		b->size = ns;
-	}
-	memcpy(b->data + b->len, s, len);
-	b->len += len;
-	b->data[b->len] = 0;
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
 static void sb_hdr(struct sbuf *b, const char *name, const char *value, size_t vlen)
 {
 	/* A value from a sample or a log-format string must not split the head. */
@@ -410,20 +379,21 @@ static void sb_hdr(struct sbuf *b, const char *name, const char *value, size_t v
 			break;
 		}
 	}
-	sb_str(b, name);
-	sb_add(b, ": ", 2);
-	sb_add(b, value, vlen);
-	sb_add(b, "\r\n", 2);
+	sbuf_puts(b, name);
+	sbuf_add(b, ": ", 2);
+	sbuf_add(b, value, vlen);
+	sbuf_add(b, "\r\n", 2);
 }
 
+/* The buffer's text (the caller frees it), or NULL after a failed append. */
 static char *sb_done(struct sbuf *b, size_t *len)
 {
-	if (b->failed) {
-		free(b->data);
+	if (b->oom) {
+		sbuf_free(b);
 		return NULL;
 	}
 	*len = b->len;
-	return b->data;
+	return b->buf;
 }
 
 /* One line of explanation per status the proxy produces itself. */
@@ -500,13 +470,13 @@ char *l7_error_page(struct proxy *fe, struct proxy *be, int status, size_t *len)
 	if (blen < 0 || blen >= (int)sizeof(body))
 		return NULL;
 	snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status, h1_status_text(status));
-	sb_str(&b, line);
+	sbuf_puts(&b, line);
 	snprintf(num, sizeof(num), "%d", blen);
 	sb_hdr(&b, "content-length", num, strlen(num));
 	sb_hdr(&b, "cache-control", "no-cache", 8);
 	sb_hdr(&b, "content-type", "text/html", 9);
-	sb_add(&b, "\r\n", 2);
-	sb_add(&b, body, blen);
+	sbuf_add(&b, "\r\n", 2);
+	sbuf_add(&b, body, blen);
 	return sb_done(&b, len);
 }
 
@@ -950,9 +920,9 @@ static bool build_deny_return(struct proxy *px, const struct l7_rule *r, struct 
 		}
 	}
 	snprintf(num, sizeof(num), "HTTP/1.1 %d ", status);
-	sb_str(&b, num);
-	sb_str(&b, h1_status_text(status));
-	sb_add(&b, "\r\n", 2);
+	sbuf_puts(&b, num);
+	sbuf_puts(&b, h1_status_text(status));
+	sbuf_add(&b, "\r\n", 2);
 	snprintf(num, sizeof(num), "%zu", body ? blen : 0);
 	sb_hdr(&b, "content-length", num, strlen(num));
 	if (r->ctype && body)
@@ -963,9 +933,9 @@ static bool build_deny_return(struct proxy *px, const struct l7_rule *r, struct 
 
 		sb_hdr(&b, r->hdrs[i].name, v, vl);
 	}
-	sb_add(&b, "\r\n", 2);
+	sbuf_add(&b, "\r\n", 2);
 	if (body)
-		sb_add(&b, body, blen);
+		sbuf_add(&b, body, blen);
 	reply->data = sb_done(&b, &reply->len);
 	return reply->data != NULL;
 }
@@ -985,40 +955,41 @@ static bool build_redirect(const struct l7_rule *r, struct acl_env *env, struct 
 	}
 	vlen = l7_fmt_expand(r->fmt, env, val, sizeof(val));
 	if (r->redir == REDIR_LOCATION) {
-		sb_add(&loc, val, vlen);
+		sbuf_add(&loc, val, vlen);
 	} else {
 		bool slash;
 
 		if (r->redir == REDIR_SCHEME) {
 			int i = l7_msg_find(env->req, "host", 4, 0);
 
-			sb_add(&loc, val, vlen);
-			sb_add(&loc, "://", 3);
+			sbuf_add(&loc, val, vlen);
+			sbuf_add(&loc, "://", 3);
 			if (i >= 0)
-				sb_add(&loc, env->req->hdrs[i].value, env->req->hdrs[i].value_len);
+				sbuf_add(&loc, env->req->hdrs[i].value,
+					 env->req->hdrs[i].value_len);
 			else if (h && h->authority)
-				sb_add(&loc, h->authority, h->authority_len);
+				sbuf_add(&loc, h->authority, h->authority_len);
 		} else if (!(vlen == 1 && val[0] == '/')) {
-			sb_add(&loc, val, vlen);
+			sbuf_add(&loc, val, vlen);
 		}
 		q = memchr(path, '?', plen);
 		if (r->drop_query && q) {
-			sb_add(&loc, path, q - path);
+			sbuf_add(&loc, path, q - path);
 			slash = q > path && q[-1] == '/';
 		} else {
-			sb_add(&loc, path, plen);
+			sbuf_add(&loc, path, plen);
 			slash = path[plen - 1] == '/';
 		}
 		if (r->append_slash && r->drop_query && !slash)
-			sb_add(&loc, "/", 1);
+			sbuf_add(&loc, "/", 1);
 	}
 	l = sb_done(&loc, &llen);
 	if (!l)
 		return false;
 	snprintf(num, sizeof(num), "HTTP/1.1 %d ", r->status);
-	sb_str(&b, num);
-	sb_str(&b, h1_status_text(r->status));
-	sb_add(&b, "\r\n", 2);
+	sbuf_puts(&b, num);
+	sbuf_puts(&b, h1_status_text(r->status));
+	sbuf_add(&b, "\r\n", 2);
 	sb_hdr(&b, "content-length", "0", 1);
 	sb_hdr(&b, "location", l, llen);
 	if (r->set_cookie)
@@ -1031,7 +1002,7 @@ static bool build_redirect(const struct l7_rule *r, struct acl_env *env, struct 
 
 		sb_hdr(&b, "set-cookie", c, n > 0 && n < (int)sizeof(c) ? (size_t)n : 0);
 	}
-	sb_add(&b, "\r\n", 2);
+	sbuf_add(&b, "\r\n", 2);
 	free(l);
 	reply->data = sb_done(&b, &reply->len);
 	return reply->data != NULL;
