@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -141,6 +142,8 @@ enum fmt_kind {
 	FMT_FP,
 	FMT_PID,
 	FMT_HOST,
+	FMT_ID,
+	FMT_TS,
 };
 
 struct fmt_seg {
@@ -212,8 +215,9 @@ struct l7_fmt *l7_fmt_compile(const char *text, char **err)
 		const char *name;
 		enum fmt_kind kind;
 	} vars[] = {
-		{ "ci", FMT_CI },   { "cp", FMT_CP },  { "fi", FMT_FI }, { "fp", FMT_FP },
-		{ "pid", FMT_PID }, { "H", FMT_HOST }, { NULL, 0 },
+		{ "ci", FMT_CI }, { "cp", FMT_CP },   { "fi", FMT_FI },
+		{ "fp", FMT_FP }, { "pid", FMT_PID }, { "H", FMT_HOST },
+		{ "ID", FMT_ID }, { "Ts", FMT_TS },   { NULL, 0 },
 	};
 	struct l7_fmt *f = calloc(1, sizeof(*f));
 	const char *p = text, *lit = text;
@@ -349,6 +353,12 @@ size_t l7_fmt_expand(const struct l7_fmt *f, const struct acl_env *env, char *bu
 			break;
 		case FMT_PID:
 			n = snprintf(buf + pos, room, "%d", (int)getpid());
+			break;
+		case FMT_ID: /* the request's unique-id-format, "-" without one */
+			n = snprintf(buf + pos, room, "%s", env->unique_id ? env->unique_id : "-");
+			break;
+		case FMT_TS:
+			n = snprintf(buf + pos, room, "%lld", (long long)time(NULL));
 			break;
 		case FMT_HOST: {
 			char h[256];

@@ -38,6 +38,7 @@ frontend fe_json
     capture response header X-Server len 8
     unique-id-format %{+X}o\ %ci:%cp_%fi:%fp_%Ts_%rt:%pid
     unique-id-header X-Unique-ID
+    http-request set-header X-Uid-Copy %ID
     log-format "J {\"client\":\"%ci\",\"cport\":%cp,\"date\":\"%tr\",\"fe\":%{+Q}ft,\"f\":\"%f\",\"be\":%{+Q}b,\"srv\":%{+Q}s,\"TR\":%TR,\"Tw\":%Tw,\"Tc\":%Tc,\"Tr\":%Tr,\"Ta\":%Ta,\"Tt\":%Tt,\"Th\":%Th,\"Ti\":%Ti,\"Tq\":%Tq,\"status\":%ST,\"bytes\":%B,\"in\":%U,\"req\":%{+Q}r,\"method\":%{+Q}HM,\"uri\":%{+Q}HU,\"path\":%{+Q}HP,\"query\":%{+Q}HQ,\"ver\":%{+Q}HV,\"tsc\":\"%tsc\",\"ts\":\"%ts\",\"hr\":%{+Q}hr,\"hrl\":[%{+Q}hrl],\"hs\":\"%hs\",\"hsl\":\"%hsl\",\"host\":%{+Q}[capture.req.hdr(0)],\"q\":\"%{+E}[capture.req.hdr(1)]\",\"srvhdr\":%{+Q}[capture.res.hdr(0)],\"uid\":%{+Q}ID,\"uid2\":\"%[unique-id]\",\"src\":\"%[src]\",\"conns\":\"%ac/%fc/%bc/%sc/%rc\",\"queue\":\"%sq/%bq\",\"si\":\"%si:%sp\",\"fi\":\"%fi\",\"cc\":\"%CC/%CS\",\"pct\":\"%%\"}"
     default_backend be
 frontend fe_httplog
@@ -169,6 +170,8 @@ uid=$(grep -o '^J .*"uri":"/echo".*' "$T_TMP/lbd.lines" | grep -Eo '"uid":"[^"]*
 check "unique-id logged for /echo" test -n "$uid"
 expect_eq "the server receives the logged unique-id in X-Unique-ID" \
 	"$(grep -i '^x-unique-id: 7F' <<<"$echo_body")" "X-Unique-ID: $uid"
+expect_eq "http-request set-header with %ID sends the same unique-id" \
+	"$(grep -i '^x-uid-copy: ' <<<"$echo_body")" "X-Uid-Copy: $uid"
 expect_eq "the client's own X-Unique-ID is kept (as HAProxy)" \
 	"$(grep -ic '^x-unique-id: client$' <<<"$echo_body")" 1
 expect_eq "%[unique-id] is %ID" \
