@@ -386,11 +386,13 @@ static const char *ck_value(const struct l7_cookie *ck, const char *v, size_t vl
 	if (ct->first_date && ck->maxlife &&
 	    (now - ct->first_date > (time_t)ck->maxlife || ct->first_date - now > CK_FUTURE_MAX)) {
 		ct->first_date = ct->last_date = 0;
+		ct->req_st = 'O';
 		return v; /* too old: as if there were no cookie */
 	}
 	if (ct->last_date && ck->maxidle &&
 	    (now - ct->last_date > (time_t)ck->maxidle || ct->last_date - now > CK_FUTURE_MAX)) {
 		ct->first_date = ct->last_date = 0;
+		ct->req_st = 'E';
 		return v; /* idle too long */
 	}
 	return delim;
@@ -410,7 +412,7 @@ int l7_cookie_req(const struct l7_cookie *ck, struct proxy *be, struct l7_msg *r
 		struct ck_out o = { 0 };
 		struct l7_ck_pair c;
 		bool changed = false;
-		int rc;
+		int rc, found;
 
 		if (!h1_hdr_is(hd, "cookie"))
 			continue;
@@ -427,14 +429,22 @@ int l7_cookie_req(const struct l7_cookie *ck, struct proxy *be, struct l7_msg *r
 			}
 			/* the persistence cookie */
 			delim = ck_value(ck, c.value, c.value_len, ct, now);
+			found = -1;
 			if (!assigned && delim > c.value) {
 				uint32_t id = 0;
 
-				if (ck_find(be, c.value, delim - c.value, &id) > 0) {
+				found = ck_find(be, c.value, delim - c.value, &id);
+				if (found > 0) {
 					ct->srv_id = id;
 					assigned = true;
+					ct->req_st = 'V';
+				} else if (!found) {
+					ct->req_st = 'D';
 				}
 			}
+			/* as HAProxy: the first letter set stays, but V, D, E, O replace it */
+			if (found < 0 && !ct->req_st)
+				ct->req_st = 'I';
 			if (ck->mode == CK_PREFIX && delim != c.value + c.value_len) {
 				/* NAME=SRV~APP: the server gets NAME=APP */
 				const char *app = delim + 1;
@@ -481,6 +491,8 @@ struct server *l7_cookie_take(struct proxy *be, struct l7_ck_txn *ct)
 	if (!found || !ck_srv_ok(found)) {
 		ct->srv_id = 0;
 		ct->wait = false;
+		if (ct->req_st == 'V')
+			ct->req_st = 'D'; /* went down since the request came */
 		found = NULL;
 	} else if (lb_srv_full(found)) {
 		ct->wait = true;
@@ -492,6 +504,12 @@ struct server *l7_cookie_take(struct proxy *be, struct l7_ck_txn *ct)
 	}
 	pthread_mutex_unlock(&be->lock);
 	return found;
+}
+
+void l7_cookie_balanced(struct l7_ck_txn *ct, const struct server *s)
+{
+	if (ct->req_st == 'V' && (!s || s->id != ct->srv_id))
+		ct->req_st = 'D';
 }
 
 /* ---- response ---- */
@@ -578,11 +596,13 @@ static int ck_server_cookie(const struct l7_cookie *ck, const struct server *srv
 	while (ve > v && is_blank(ve[-1]))
 		ve--;
 	ct->sck_found = true;
+	ct->rsp_st = 'P';
 	if (ck->preserve)
 		return 0;
 	if ((srv && ck->mode == CK_INSERT) || (ct->direct && ck->indirect)) {
 		hdr_remove(rsp, *i);
 		(*i)--;
+		ct->rsp_st = 'D';
 		return 0;
 	}
 	if (!srv || !srv->cookie || (ck->mode != CK_REWRITE && ck->mode != CK_PREFIX))
@@ -598,6 +618,7 @@ static int ck_server_cookie(const struct l7_cookie *ck, const struct server *srv
 		return rc;
 	hd->value = o.buf;
 	hd->value_len = (uint32_t)o.len;
+	ct->rsp_st = 'R';
 	return 0;
 }
 
@@ -651,7 +672,17 @@ int l7_cookie_rsp(const struct l7_cookie *ck, const struct server *srv, struct l
 		rc = out_put(arena, &o, ck->attrs, ck->attrs_len);
 	if (!rc)
 		rc = l7_hdr_add(rsp, "set-cookie", 10, o.buf, o.len);
+	if (!rc) /* the same server again: only its dates changed */
+		ct->rsp_st = srv->cookie && ct->direct ? 'U' : 'I';
 	if (!rc && ck->nocache && rsp_cacheable(rsp, status, meth))
 		rc = l7_hdr_add(rsp, "cache-control", 13, "private", 7);
 	return rc;
+}
+
+void l7_cookie_log(const struct l7_cookie *ck, const struct l7_ck_txn *ct, char out[2])
+{
+	if (!ck || (ck->mode == CK_PASSIVE && !ck->indirect))
+		return;
+	out[0] = ct->req_st ? ct->req_st : 'N';
+	out[1] = ct->rsp_st ? ct->rsp_st : 'N';
 }

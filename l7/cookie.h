@@ -12,8 +12,10 @@
  *    part is removed);
  *  - l7_cookie_take() instead of the balancing algorithm while
  *    ct->srv_id is set;
+ *  - l7_cookie_balanced() when the request was balanced instead;
  *  - l7_cookie_rsp() on the final response after the http-response rules:
- *    rewrites the server's Set-Cookie and inserts lbd's own.
+ *    rewrites the server's Set-Cookie and inserts lbd's own;
+ *  - l7_cookie_log() for the last two characters of %tsc.
  */
 #ifndef XLB_L7_COOKIE_H
 #define XLB_L7_COOKIE_H
@@ -38,6 +40,15 @@ struct l7_ck_txn {
 	bool post; /* the request is a POST (postonly) */
 	bool sck_found; /* the server's response set the cookie itself */
 	time_t first_date, last_date; /* dates the cookie carried (maxlife, maxidle) */
+	/*
+	 * What %tsc shows, HAProxy's letters (0 is 'N'). Request: I (names
+	 * no server), D (names a server that is down, or that a redispatch
+	 * left), V (valid), E (expired by maxidle), O (older than maxlife).
+	 * Response: P (the server's cookie passed as is), D (deleted), R
+	 * (rewritten: rewrite and prefix modes), I (inserted), U (inserted
+	 * again to refresh its dates).
+	 */
+	char req_st, rsp_st;
 };
 
 /*
@@ -65,12 +76,24 @@ int l7_cookie_req(const struct l7_cookie *ck, struct proxy *be, struct l7_msg *r
  */
 struct server *l7_cookie_take(struct proxy *be, struct l7_ck_txn *ct);
 /*
+ * The request was balanced to s (NULL: to no server yet): a valid cookie
+ * whose server is not s (a redispatch) is reported as 'D', as HAProxy.
+ */
+void l7_cookie_balanced(struct l7_ck_txn *ct, const struct server *s);
+/*
  * Response side, for the final response of server srv (after the
  * http-response rules). Returns 0, or -ENOMEM / -ENOSPC.
  */
 int l7_cookie_rsp(const struct l7_cookie *ck, const struct server *srv, struct l7_msg *rsp,
 		  unsigned int status, enum h1_method meth, struct l7_arena *arena,
 		  struct l7_ck_txn *ct);
+
+/*
+ * The persistence letters of %tsc into out[0] (request) and out[1]
+ * (response); left alone (0, shown '-') when ck is NULL or only reads the
+ * server's cookie (no insert, rewrite, prefix nor indirect), as HAProxy.
+ */
+void l7_cookie_log(const struct l7_cookie *ck, const struct l7_ck_txn *ct, char out[2]);
 
 /* ---- helpers, exposed for the unit tests ---- */
 

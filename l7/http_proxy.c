@@ -766,7 +766,7 @@ static void txn_fill_log(struct hconn *h, struct l7_log *l, struct acl_env *env)
 {
 	struct txn *t = &h->t;
 	ev_tstamp now = now_of(h);
-	struct proxy *be = t->be;
+	struct proxy *be = t->be, *cbe;
 
 	memset(l, 0, sizeof(*l));
 	memset(env, 0, sizeof(*env));
@@ -822,6 +822,10 @@ static void txn_fill_log(struct hconn *h, struct l7_log *l, struct acl_env *env)
 		l->rsp_cap = h->cap + h->fe->nreq_caps;
 	}
 	l->unique_id = t->uid;
+	/* the cookie letters of %tsc; a listen section is its own backend from the start */
+	cbe = be ? be : h->fe;
+	if (cbe->l7)
+		l7_cookie_log(((struct l7_px *)cbe->l7)->cookie, &t->ck, l->ck);
 	l->rt = txn_rt(h);
 	l->env = env;
 }
@@ -1406,6 +1410,7 @@ static void txn_connect(struct hconn *h)
 		if (!t->srv && !t->ck.wait) {
 			t->ck.direct = false;
 			t->srv = lb_pick(t->be, &req, t->failed);
+			l7_cookie_balanced(&t->ck, t->srv);
 		}
 		if (!t->srv) {
 			if (t->ck.wait || be_has_servers(t->be)) {

@@ -7,8 +7,9 @@
 # cookie`, keep-alive with alternating cookies on one client connection (and
 # the server connection pool), a hashing algorithm, `option redispatch` when
 # the persisted server refuses. Where HAProxy 2.6 is installed, the same
-# config runs through it too and the Set-Cookie / Cache-Control headers and
-# the chosen servers must be the same.
+# config runs through it too and the Set-Cookie / Cache-Control headers,
+# the chosen servers, and the status and %tsc logged for each request (its
+# last two characters: the persistence cookie letters) must be the same.
 # Runs in its own network namespace (unshare -n): only its loopback is used.
 if [ -z "${XLB_IN_NS:-}" ]; then
 	exec unshare -n env XLB_IN_NS=1 bash "$0" "$@"
@@ -66,11 +67,22 @@ global
     stats socket $3 level admin
 defaults
     mode http
+    log stdout format raw local0
     timeout connect 500ms
     timeout client 5s
     timeout server 5s
 frontend ins
     bind 127.0.0.1:$2
+    log-format "CK %HQ %ST %tsc"
+    http-request deny if { path_beg /fdeny }
+    use_backend ind if { path_beg /ind }
+    use_backend rw if { path_beg /rw }
+    use_backend pfx2 if { path_beg /px }
+    use_backend srvck if { path_beg /sc }
+    use_backend keep if { path_beg /keep }
+    use_backend nock if { path_beg /nock }
+    use_backend dates if { path_beg /d/ }
+    use_backend passive if { path_beg /pv }
     use_backend hashed if { path_beg /h/ }
     use_backend pfx if { hdr(x-be) -m str pfx }
     use_backend post if { path_beg /post }
@@ -104,6 +116,39 @@ backend redisp
     cookie SERVERID insert indirect
     server w1 127.0.0.1:$P1 cookie w1
     server dead 127.0.0.1:$DEAD cookie dead
+backend rw
+    balance roundrobin
+    cookie SERVERID rewrite
+    http-response add-header Set-Cookie "SERVERID=app; path=/"
+    server w1 127.0.0.1:$P1 cookie w1
+    server w2 127.0.0.1:$P2 cookie w2
+backend pfx2
+    cookie JSESSIONID prefix
+    http-response add-header Set-Cookie "JSESSIONID=app7"
+    server w1 127.0.0.1:$P1 cookie w1
+backend srvck
+    cookie SRV insert
+    http-response add-header Set-Cookie "SRV=own"
+    server w1 127.0.0.1:$P1 cookie w1
+backend keep
+    cookie SRV insert preserve
+    http-response add-header Set-Cookie "SRV=own"
+    server w1 127.0.0.1:$P1 cookie w1
+backend nock
+    cookie SRV insert
+    server w1 127.0.0.1:$P1
+backend dates
+    cookie SRV insert maxidle 1h maxlife 1d
+    http-request deny if { path_beg /d/deny }
+    server w1 127.0.0.1:$P1 cookie w1
+backend ind
+    cookie SID indirect
+    http-response add-header Set-Cookie "SID=abc"
+    server w1 127.0.0.1:$P1 cookie w1
+backend passive
+    cookie SID
+    http-response add-header Set-Cookie "SID=abc"
+    server w1 127.0.0.1:$P1 cookie w1
 CFG
 }
 FE=$(t_port)
@@ -249,6 +294,89 @@ sequence() { # BASE: print what the client sees for a fixed sequence
 		echo
 	done
 }
+# --- the persistence letters of %tsc (its last two characters), request by
+# request: "STEP LETTERS" for a fixed sequence, LETTERS as lbd must log them
+ckdate() { # SECONDS: HAProxy's cookie date (4-second units, 5 base64 characters)
+	local a=ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/
+	local u=$((($1 >> 2) & 0x3fffffff)) i s=
+	for i in 4 3 2 1 0; do
+		s+=${a:$(((u >> (6 * i)) & 63)):1}
+	done
+	echo "$s"
+}
+CK_N=0
+ckreq() { # BASE LETTERS PATH [curl args]: one request, logged with ?ck=N
+	local b=$1 want=$2 path=$3
+	shift 3
+	CK_N=$((CK_N + 1))
+	echo "$CK_N $want" >>"$T_TMP/ck.want"
+	curl -s -o /dev/null --max-time 10 "$@" "$b$path?ck=$CK_N"
+}
+ck_sequence() { # BASE API_SOCKET LOG: prints "N %tsc" for each request
+	local b=$1 sock=$2 log=$3 now
+	local old new fut
+	now=$(date +%s)
+	old=$(ckdate 4)
+	new=$(ckdate $((now - 100)))
+	fut=$(ckdate $((now + 600)))
+	capi() { printf '%s\n' "$*" | socat -t 5 - UNIX-CONNECT:"$sock" >/dev/null; }
+	CK_N=0
+	: >"$T_TMP/ck.want"
+	ckreq "$b" NI /                                     # balanced, cookie inserted
+	ckreq "$b" VN / -H "Cookie: SERVERID=w2"            # valid, nothing to insert
+	ckreq "$b" II / -H "Cookie: SERVERID=nosuch"        # names no server
+	ckreq "$b" II / -H "Cookie: SERVERID="              # empty value
+	ckreq "$b" VN / -H "Cookie: SERVERID=w1; SERVERID=w3" # the first one is used
+	ckreq "$b" VN / -H "Cookie: SERVERID=nosuch; SERVERID=w3"
+	capi "disable server app/w2"
+	ckreq "$b" DI / -H "Cookie: SERVERID=w2"            # server in maintenance
+	capi "enable server app/w2"
+	capi "set server app/w3 state drain"
+	ckreq "$b" VN / -H "Cookie: SERVERID=w3"            # draining: still valid
+	capi "set server app/w3 state ready"
+	ckreq "$b" DI /r/ -H "Cookie: SERVERID=dead"        # redispatched elsewhere
+	ckreq "$b" VN /r/ -H "Cookie: SERVERID=w1"
+	ckreq "$b" NR /rw                                   # rewrite mode
+	ckreq "$b" VR /rw -H "Cookie: SERVERID=w2"
+	capi "disable server rw/w1"
+	capi "disable server rw/w2"
+	ckreq "$b" DN /rw -H "Cookie: SERVERID=w1"          # no server at all: 503
+	capi "enable server rw/w1"
+	capi "enable server rw/w2"
+	ckreq "$b" NR /px                                   # prefix mode
+	ckreq "$b" VR /px -H "Cookie: JSESSIONID=w1~app7"
+	ckreq "$b" VN / -H "x-be: pfx" -H "Cookie: JSESSIONID=w2~x" # no server cookie
+	ckreq "$b" NI /sc                                   # the server's cookie replaced
+	ckreq "$b" VD /sc -H "Cookie: SRV=w1"               # ... deleted
+	ckreq "$b" NP /keep                                 # preserve: passed as is
+	ckreq "$b" VP /keep -H "Cookie: SRV=w1"
+	ckreq "$b" NI /nock                                 # "delete me" cookie
+	ckreq "$b" II /nock -H "Cookie: SRV=w1"
+	ckreq "$b" NI /d/                                   # maxidle, maxlife
+	ckreq "$b" VU /d/ -H "Cookie: SRV=w1|$new"          # no first date: updated
+	ckreq "$b" VU /d/ -H "Cookie: SRV=w1|$new|$new"     # last date past: updated
+	ckreq "$b" VN /d/ -H "Cookie: SRV=w1|$fut|$new"     # nothing to refresh
+	ckreq "$b" EI /d/ -H "Cookie: SRV=w1|$old|$new"     # idle too long
+	ckreq "$b" OI /d/ -H "Cookie: SRV=w1|$new|$old"     # too old
+	ckreq "$b" NN /d/deny                               # denied: no cookie looked at
+	ckreq "$b" -- /fdeny                                # denied before the backend
+	ckreq "$b" NP /ind                                  # indirect alone
+	ckreq "$b" VD /ind -H "Cookie: SID=w1"
+	ckreq "$b" IP /ind -H "Cookie: SID=zz"
+	ckreq "$b" -- /pv                                   # passive: not shown
+	ckreq "$b" -- /pv -H "Cookie: SID=w1"
+	ckreq "$b" NN /post                                 # postonly, a GET
+	ckreq "$b" NI /post -X POST -d x
+	ckreq "$b" VN /h/a/b/c -H "Cookie: SERVERID=w3"
+	wait_for 5 grep -q "^CK ?ck=$CK_N " "$log"
+	sed -nE 's/^CK \?ck=([0-9]+) ([0-9]+ ....)$/\1 \2/p' "$log" | sort -n
+}
+ck_letters() { sed -E 's/^([0-9]+) [0-9]+ ..(..)$/\1 \2/' <<<"$1"; }
+lck=$(ck_sequence "$B" "$API" "$T_TMP/lbd.log")
+expect_eq "%tsc: lbd's persistence letters, request by request" \
+	"$(ck_letters "$lck")" "$(cat "$T_TMP/ck.want")"
+[ -n "${VERBOSE:-}" ] && printf '#   %s\n' "${lck//$'\n'/$'\n#   '}"
+
 if [ -x "$HAPROXY" ]; then
 	HFE=$(t_port)
 	write_cfg "$T_TMP/haproxy.cfg" "$HFE" "$T_TMP/haproxy.sock"
@@ -264,6 +392,11 @@ if [ -x "$HAPROXY" ]; then
 	hp=$(sequence "http://127.0.0.1:$HFE")
 	expect_eq "lbd and haproxy 2.6: same Set-Cookie, Cache-Control and servers" "$l" "$hp"
 	[ -n "${VERBOSE:-}" ] && echo "$l" | sed 's/^/#   /'
+	lck=$(ck_sequence "$B" "$API" "$T_TMP/lbd.log")
+	hck=$(ck_sequence "http://127.0.0.1:$HFE" "$T_TMP/haproxy.sock" "$T_TMP/haproxy.log")
+	expect_eq "lbd and haproxy 2.6: same status and %tsc (all 4 characters), request by request" \
+		"$lck" "$hck"
+	[ -n "${VERBOSE:-}" ] && paste -d' ' <(echo "$lck") <(echo "$hck") | sed 's/^/#   /'
 else
 	skip "haproxy not installed: no comparison"
 fi
