@@ -18,6 +18,7 @@
 #include "algo.h"
 #include "cfg.h"
 #include "cookie.h"
+#include "log.h"
 #include "http_proxy.h"
 
 #define CK_DELIM_PFX '~'
@@ -220,8 +221,14 @@ int l7_cookie_compile(struct proxy *px, struct l7_cookie **out, char **err)
 	int n = 0;
 
 	*out = NULL;
-	if (!px->cookie_name || !(px->cap & PX_CAP_BE) || px->mode != PX_MODE_HTTP)
+	if (!px->cookie_name || !(px->cap & PX_CAP_BE))
 		return 0;
+	if (px->mode != PX_MODE_HTTP) {
+		/* as HAProxy: a warning, the line stays (a defaults section may set it for all) */
+		lb_warn("proxy '%s': 'cookie %s' is ignored: cookie persistence needs mode http",
+			px->name, px->cookie_name);
+		return 0;
+	}
 	ck = calloc(1, sizeof(*ck));
 	if (!ck || !(ck->name = strdup(px->cookie_name))) {
 		free(ck);

@@ -937,7 +937,7 @@ static void stat_frontend_row(struct sbuf *o, struct stat_row *row, struct proxy
 /*
  * The CSV of `show stat` for filter f: the header line, then for each proxy
  * its frontend row, its servers' rows and its backend row. Used by the
- * command and by the HTTP statistics page's snapshot (o->row_cb).
+ * command and by the HTTP statistics page's snapshot (through row_cb).
  */
 static void stat_csv(struct sbuf *o, const struct stat_filter *f)
 {

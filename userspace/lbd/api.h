@@ -38,8 +38,9 @@ struct api_req {
 
 /*
  * A handler gets every word of the command (args[0] is the first keyword).
- * It writes its answer with api_printf(); the dispatcher adds the final
- * empty line. It must never block: it runs on the control loop.
+ * It writes its answer with sbuf_puts()/sbuf_printf() into r->out; the
+ * dispatcher adds the final empty line. It must never block: it runs on the
+ * control loop.
  */
 typedef void (*api_cmd_fn)(struct api_req *r, char **args, int nargs);
 
