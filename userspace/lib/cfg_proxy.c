@@ -906,10 +906,13 @@ static int kw_option_flag(struct cfg_ctx *ctx, char **args, int nargs, char **er
 	} else {
 		/* Accepted so that configs load, but said: nothing is ignored silently. */
 		if (opt_flags[i].flag == PX_OPT_SPLICE)
-			cfg_warn(ctx, "'option %s': lbd copies through user space buffers, the option has no effect",
-				 args[1]);
+			cfg_warn(
+				ctx,
+				"'option %s': lbd copies through user space buffers, the option has no effect",
+				args[1]);
 		else if (opt_flags[i].flag == PX_OPT_ABORTONCLOSE)
-			cfg_warn(ctx, "'option %s': not implemented by lbd, the option has no effect",
+			cfg_warn(ctx,
+				 "'option %s': not implemented by lbd, the option has no effect",
 				 args[1]);
 		ctx->px->options &= ~opt_flags[i].clears;
 		ctx->px->options |= opt_flags[i].flag;
