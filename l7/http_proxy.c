@@ -150,6 +150,15 @@ struct l7_px {
 	struct l7_cookie *cookie; /* the backend's `cookie` persistence, NULL = none */
 	struct logfmt *log_fmt; /* `log-format`; NULL: the built-in format of the options */
 	struct logfmt *uid_fmt; /* `unique-id-format` */
+	struct l7_srv_tls *stls; /* servers with `ssl` or `check-ssl` */
+	int nstls;
+};
+
+/* TLS to a server: its context (also in srv->tls, for the health checks) and `sni`. */
+struct l7_srv_tls {
+	struct server *srv;
+	struct tls_srv *ts;
+	struct smp_expr *sni; /* NULL: no SNI sent */
 };
 
 /* Compile a frontend's log-format or unique-id-format; *err gets "file:line: ..." */
@@ -277,6 +286,43 @@ static int compile_proxy(struct proxy *px, char **err)
 			lp->ntls++;
 		}
 	}
+	if (px->cap & PX_CAP_BE) {
+		const struct global *g = px->m ? &px->m->global : NULL;
+		struct server *s;
+		int n = 0;
+
+		list_for_each(s, &px->servers, list)
+			n++;
+		lp->stls = n ? calloc(n, sizeof(*lp->stls)) : NULL;
+		if (n && !lp->stls) {
+			cfg_err(err, "out of memory");
+			goto fail;
+		}
+		list_for_each(s, &px->servers, list) {
+			struct l7_srv_tls *st = &lp->stls[lp->nstls];
+
+			if (!s->ssl && s->check.ssl != SRV_CHK_SSL_ON)
+				continue;
+			bool bad_sni = false;
+
+			st->srv = s;
+			st->ts = tls_srv_new(s, g, &sub);
+			if (st->ts && s->sni && !(st->sni = smp_expr_parse(s->sni, &sub))) {
+				tls_srv_free(st->ts);
+				st->ts = NULL;
+				bad_sni = true;
+			}
+			if (!st->ts) {
+				cfg_err(err, "%s:%d: 'server %s': %s%s",
+					s->loc.file ? s->loc.file : "?", s->loc.line, s->name,
+					bad_sni ? "'sni': " : "", sub ? sub : "?");
+				free(sub);
+				goto fail;
+			}
+			lp->nstls++;
+			s->tls = st->ts;
+		}
+	}
 	__atomic_store_n(&px->l7, lp, __ATOMIC_RELEASE);
 	return 0;
 fail:
@@ -330,6 +376,13 @@ void l7_free_proxy(struct proxy *px)
 		for (int i = 0; i < lp->ntls; i++)
 			tls_ctx_free(lp->tls[i].ctx);
 		free(lp->tls);
+		for (int i = 0; i < lp->nstls; i++) {
+			if (lp->stls[i].srv->tls == lp->stls[i].ts)
+				lp->stls[i].srv->tls = NULL;
+			smp_expr_free(lp->stls[i].sni);
+			tls_srv_free(lp->stls[i].ts);
+		}
+		free(lp->stls);
 		for (int i = 0; i < lp->ndyn; i++)
 			l7_fmt_free(lp->dyn[i].fmt);
 		free(lp->dyn);
@@ -396,6 +449,10 @@ struct sconn {
 	struct server *srv; /* reference held for the connection's life */
 	struct model *m; /* generation it was opened for */
 	int fd;
+	struct xconn x; /* transport: plain, or TLS with `ssl` */
+	bool tcp_up; /* connect() done (the TLS handshake may follow) */
+	bool hs_done; /* TLS handshake done (always for plain) */
+	char *sni; /* SNI sent, NULL when none: reused only for the same one */
 	ev_io io;
 	struct hconn *owner; /* NULL while idle */
 	bool parked; /* idle and watched by no loop: any worker may take it */
@@ -554,6 +611,12 @@ static void sconn_close(struct sconn *sc)
 		ev_io_stop(lw->w->loop, &sc->io);
 		lw->w->nconns--;
 	}
+	if (sc->x.ops) {
+		if (sc->x.ssl && sc->hs_done)
+			sc->x.ops->shutw(&sc->x); /* close_notify */
+		sc->x.ops->release(&sc->x);
+	}
+	free(sc->sni);
 	if (sc->fd >= 0)
 		close(sc->fd);
 	server_put(sc->srv);
@@ -583,7 +646,11 @@ static void sconn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 	sconn_close(sc);
 }
 
-/* A parked connection the server has neither closed nor written to. */
+/*
+ * A parked connection the server has neither closed nor written to. With
+ * TLS too: an idle server sends nothing, so anything readable (close_notify
+ * or garbage) means the connection is not reusable.
+ */
 static bool sconn_alive(const struct sconn *sc)
 {
 	char c;
@@ -593,14 +660,19 @@ static bool sconn_alive(const struct sconn *sc)
 }
 
 /* Unlink the most recently idle connection to srv from pool p (only parked ones unless own). */
-static struct sconn *pool_pop(struct l7_pool *p, struct server *srv, bool own)
+static bool same_sni(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static struct sconn *pool_pop(struct l7_pool *p, struct server *srv, const char *sni, bool own)
 {
 	struct list_head *b = &p->bucket[srv_bucket(srv)];
 	struct sconn *sc, *found = NULL;
 
 	pthread_mutex_lock(&p->lock);
 	list_for_each(sc, b, bucket) {
-		if (sc->srv == srv && (own || sc->parked)) {
+		if (sc->srv == srv && (own || sc->parked) && same_sni(sc->sni, sni)) {
 			found = sc;
 			pool_unlink(sc);
 			break;
@@ -614,7 +686,7 @@ static struct sconn *pool_pop(struct l7_pool *p, struct server *srv, bool own)
  * An idle connection to srv, from lw's pool, else a parked one from another
  * worker's; now watched (or to be watched) by lw's loop. NULL when none.
  */
-static struct sconn *pool_take(struct l7_worker *lw, struct server *srv)
+static struct sconn *pool_take(struct l7_worker *lw, struct server *srv, const char *sni)
 {
 	int self = (int)(lw - l7w), nw = &lbd ? lbd.nworkers : 1;
 	struct sconn *sc;
@@ -624,7 +696,7 @@ static struct sconn *pool_take(struct l7_worker *lw, struct server *srv)
 	for (int i = 0; i < nw; i++) {
 		struct l7_pool *p = &l7w[(self + i) % nw].pool;
 
-		while ((sc = pool_pop(p, srv, i == 0))) {
+		while ((sc = pool_pop(p, srv, sni, i == 0))) {
 			if (!sc->parked)
 				return sc; /* still watched by this loop: known alive */
 			if (sconn_alive(sc)) {
@@ -1290,8 +1362,90 @@ static struct sconn *sconn_new(struct hconn *h, struct server *srv)
 	return sc;
 }
 
-/* Open a new connection to t->srv. */
-static void txn_open(struct hconn *h)
+/* The TLS handshake with the server: connected once it is done. */
+static void srv_handshake(struct hconn *h)
+{
+	struct sconn *sc = h->sc;
+	int r = sc->x.ops->handshake(&sc->x);
+
+	if (r > 0) {
+		sc->hs_done = true;
+		srv_connected(h);
+	} else if (r < 0) {
+		conn_failed(h, EPROTO);
+	}
+}
+
+/*
+ * The SNI for a connection to s (`sni EXPR` evaluated on the request) in
+ * buf, or NULL when none is sent.
+ */
+static const char *txn_sni(struct hconn *h, struct server *s, char *buf, size_t size)
+{
+	struct l7_px *lp;
+	struct acl_env env;
+
+	if (!s->ssl || !s->sni || !s->be || !(lp = px_l7(s->be)))
+		return NULL;
+	for (int i = 0; i < lp->nstls; i++) {
+		if (lp->stls[i].srv != s || !lp->stls[i].sni)
+			continue;
+		hc_env(h, &env);
+		if (smp_expr_str(lp->stls[i].sni, &env, buf, size) <= 0)
+			return NULL;
+		return buf;
+	}
+	if (s->tls_sni) { /* a server added at run time */
+		hc_env(h, &env);
+		if (smp_expr_str(s->tls_sni, &env, buf, size) <= 0)
+			return NULL;
+		return buf;
+	}
+	return NULL;
+}
+
+/*
+ * A server added at run time (`add server`, discovery, carried over a
+ * reload) does not go through l7_compile_proxy: make its TLS client
+ * context and `sni` here (server_prepare_hook), owned by the server.
+ */
+static int l7_server_prepare(struct proxy *be, struct server *s, char **err)
+{
+	const struct global *g = be->m ? &be->m->global : NULL;
+	struct tls_srv *ts;
+	struct smp_expr *sni = NULL;
+	char *sub = NULL;
+
+	if (!s->ssl && s->check.ssl != SRV_CHK_SSL_ON)
+		return 0;
+	if (s->ssl && be->mode != PX_MODE_HTTP)
+		return cfg_err(err, "server '%s': 'ssl' needs a mode http backend", s->name);
+	ts = tls_srv_new(s, g, &sub);
+	if (ts && s->sni && !(sni = smp_expr_parse(s->sni, &sub))) {
+		tls_srv_free(ts);
+		ts = NULL;
+	}
+	if (!ts) {
+		cfg_err(err, "server '%s': TLS: %s", s->name, sub ? sub : "?");
+		free(sub);
+		return -1;
+	}
+	s->tls = ts;
+	s->tls_sni = sni;
+	s->tls_own = true;
+	return 0;
+}
+
+static void l7_server_release(struct server *s)
+{
+	tls_srv_free(s->tls);
+	smp_expr_free(s->tls_sni);
+	s->tls = NULL;
+	s->tls_sni = NULL;
+}
+
+/* Open a new connection to t->srv (TLS with `ssl`, sending sni). */
+static void txn_open(struct hconn *h, const char *sni)
 {
 	struct txn *t = &h->t;
 	struct server *s = t->srv;
@@ -1313,13 +1467,29 @@ static void txn_open(struct hconn *h)
 		return;
 	}
 	h->sc->fd = fd;
+	if (s->ssl) {
+		if (!s->tls || xconn_init_tls_client(&h->sc->x, s->tls, fd, sni) < 0 ||
+		    (sni && !(h->sc->sni = strdup(sni)))) {
+			h->sc->x.err =
+				s->tls ? "cannot set up TLS" : "no TLS context for the server";
+			conn_failed(h, EPROTO);
+			return;
+		}
+	} else {
+		xconn_init_raw(&h->sc->x, fd);
+		h->sc->hs_done = true;
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	srcport_apply(fd);
 	if ((h->fe->options | t->be->options) & PX_OPT_TCPKA)
 		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	t->conn_deadline = cto ? now_of(h) + cto / 1000.0 : 0;
 	if (connect(fd, (struct sockaddr *)&s->addr, s->addrlen) == 0) {
-		srv_connected(h);
+		h->sc->tcp_up = true;
+		if (h->sc->hs_done)
+			srv_connected(h);
+		else
+			srv_handshake(h);
 		return;
 	}
 	if (errno != EINPROGRESS) {
@@ -1333,7 +1503,14 @@ static void conn_failed(struct hconn *h, int err)
 {
 	struct txn *t = &h->t;
 	struct server *s = t->srv;
+	const char *why = strerror(err), *tls = "";
 
+	if (h->sc && h->sc->x.err) {
+		why = h->sc->x.err; /* static text */
+		tls = "TLS: ";
+	} else if (h->sc && h->sc->tcp_up && !h->sc->hs_done) {
+		tls = "TLS handshake: ";
+	}
 	if (h->sc) {
 		h->sc->owner = NULL;
 		list_init(&h->sc->bucket);
@@ -1346,8 +1523,8 @@ static void conn_failed(struct hconn *h, int err)
 		return;
 	}
 	__atomic_add_fetch(&s->conn_errors, 1, __ATOMIC_RELAXED);
-	lb_info("proxy '%s': connect to server %s/%s failed: %s", t->be->name, t->be->name, s->name,
-		strerror(err));
+	lb_info("proxy '%s': connect to server %s/%s failed: %s%s", t->be->name, t->be->name,
+		s->name, tls, why);
 	if (t->retries_left > 0) {
 		bool hashed = t->be->algo && t->be->algo->hashed;
 
@@ -1391,6 +1568,8 @@ static void txn_connect(struct hconn *h)
 	struct txn *t = &h->t;
 	struct lb_req req;
 	struct sconn *sc;
+	char snibuf[256];
+	const char *sni;
 
 	if (!t->srv) {
 		memset(&req, 0, sizeof(req));
@@ -1432,7 +1611,8 @@ static void txn_connect(struct hconn *h)
 	/* Tw ends here; Tc then covers every attempt (retries, turn-around) */
 	if (!t->t_queued)
 		t->t_queued = now_of(h);
-	if (!t->first && (sc = pool_take(h->lw, t->srv))) {
+	sni = txn_sni(h, t->srv, snibuf, sizeof(snibuf));
+	if (!t->first && (sc = pool_take(h->lw, t->srv, sni))) {
 		h->sc = sc;
 		sc->owner = h;
 		t->reused = true;
@@ -1440,7 +1620,7 @@ static void txn_connect(struct hconn *h)
 		srv_connected(h);
 		return;
 	}
-	txn_open(h);
+	txn_open(h, sni);
 }
 
 /* Start the request toward the backend (after rules and routing). */
@@ -2104,9 +2284,7 @@ static void srv_read(struct hconn *h)
 	room = b->size - b->wr;
 	if (!room)
 		return;
-	do {
-		n = recv(sc->fd, b->data + b->wr, room, 0);
-	} while (n < 0 && errno == EINTR);
+	n = sc->x.ops->recv(&sc->x, b->data + b->wr, room);
 	if (n > 0) {
 		b->wr += n;
 		h->s_last = now_of(h);
@@ -2138,7 +2316,7 @@ static void srv_send(struct hconn *h)
 		 * server nearby): try sending once rather than wait a loop
 		 * round for writability; EAGAIN only means not yet.
 		 */
-		if (t->conn_tried || h->sout.rd != 0 || h->sout.wr == 0)
+		if (t->conn_tried || h->sout.rd != 0 || h->sout.wr == 0 || !sc->hs_done)
 			return;
 		t->conn_tried = true;
 	} else if (t->sv != SV_READY) {
@@ -2153,7 +2331,7 @@ static void srv_send(struct hconn *h)
 		t->req_fwd = 0;
 	}
 	while (h->sout.rd < h->sout.wr) {
-		n = send(sc->fd, h->sout.data + h->sout.rd, h->sout.wr - h->sout.rd, MSG_NOSIGNAL);
+		n = sc->x.ops->send(&sc->x, h->sout.data + h->sout.rd, h->sout.wr - h->sout.rd);
 		if (n > 0) {
 			if (t->sv == SV_CONNECTING)
 				srv_connected(h);
@@ -2179,7 +2357,7 @@ static void srv_send(struct hconn *h)
 		return;
 	}
 	while (t->req_fwd > 0) {
-		n = send(sc->fd, h->cin.data + h->cin.rd, t->req_fwd, MSG_NOSIGNAL);
+		n = sc->x.ops->send(&sc->x, h->cin.data + h->cin.rd, t->req_fwd);
 		if (n > 0) {
 			h->cin.rd += n;
 			t->req_fwd -= n;
@@ -2208,7 +2386,7 @@ static void srv_send(struct hconn *h)
 	if (h->cin.rd == h->cin.wr && t->rq != RQ_IDLE && t->rq != RQ_HEAD)
 		h->cin.rd = h->cin.wr = t->rq == RQ_TUNNEL ? 0 : t->head_len;
 	if (t->rq == RQ_TUNNEL && h->c_eof && !t->s_shut) {
-		shutdown(sc->fd, SHUT_WR);
+		sc->x.ops->shutw(&sc->x);
 		t->s_shut = true;
 	}
 }
@@ -2449,8 +2627,9 @@ static void hc_update(struct hconn *h)
 	/* server events */
 	if (h->sc && h->sc->owner == h) {
 		if (t->sv == SV_CONNECTING) {
-			sev = EV_WRITE;
+			sev = h->sc->tcp_up && h->sc->x.want ? h->sc->x.want : EV_WRITE;
 		} else if (t->sv == SV_READY) {
+			sev |= h->sc->x.want; /* TLS may need to read to write, or the reverse */
 			if (!t->s_eof && (h->sin.wr < h->sin.size || h->sin.rd > 0) &&
 			    (t->rs == RS_HEAD || t->rs == RS_BODY || t->rs == RS_TUNNEL))
 				sev |= EV_READ;
@@ -2534,7 +2713,7 @@ static void hc_progress(struct hconn *h, int crev, int srev)
 	/* TLS may need to read before it can write: any event may unblock it */
 	if ((crev & EV_WRITE) || (h->cx.ssl && crev))
 		h->c_wblocked = false;
-	if (srev & EV_WRITE)
+	if ((srev & EV_WRITE) || (h->sc && h->sc->x.ssl && srev))
 		h->s_wblocked = false;
 	if (!h->hs_done) {
 		hc_handshake(h);
@@ -2542,16 +2721,24 @@ static void hc_progress(struct hconn *h, int crev, int srev)
 			goto out;
 		crev |= EV_READ;
 	}
-	if (t->sv == SV_CONNECTING && (srev & (EV_WRITE | EV_READ))) {
+	if (t->sv == SV_CONNECTING && (srev & (EV_WRITE | EV_READ)) && h->sc->tcp_up) {
+		srv_handshake(h);
+	} else if (t->sv == SV_CONNECTING && (srev & (EV_WRITE | EV_READ))) {
 		int err = 0;
 		socklen_t len = sizeof(err);
 
 		if (getsockopt(h->sc->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 			err = errno;
-		if (err)
+		if (err) {
 			conn_failed(h, err);
-		else
-			srv_connected(h);
+		} else {
+			h->sc->tcp_up = true;
+			if (h->sc->hs_done)
+				srv_connected(h);
+			else
+				srv_handshake(
+					h); /* counted in the connect time, under timeout connect */
+		}
 	}
 	for (iter = 0; iter < 32 && !h->dead; iter++) {
 		size_t snap[8] = { h->cin.wr,  h->cin.rd,  h->sin.wr, h->sin.rd,
@@ -2562,7 +2749,9 @@ static void hc_progress(struct hconn *h, int crev, int srev)
 		if ((crev & EV_READ) || h->c_more || (h->cx.ssl && (crev & EV_WRITE)) ||
 		    (iter == 0 && h->cx.ops->pending(&h->cx)))
 			cli_read(h);
-		if ((srev & EV_READ) || h->s_more)
+		if ((srev & EV_READ) || h->s_more ||
+		    (h->sc && h->sc->x.ssl &&
+		     ((srev & EV_WRITE) || (iter == 0 && h->sc->x.ops->pending(&h->sc->x)))))
 			srv_read(h);
 		crev = srev = 0;
 		if (h->lingering) {
@@ -2886,6 +3075,8 @@ fail:
 
 static void __attribute__((constructor)) http_proxy_register(void)
 {
+	server_prepare_hook = l7_server_prepare;
+	server_release_hook = l7_server_release;
 	for (int w = 0; w < LBD_MAX_WORKERS; w++) {
 		struct l7_pool *p = &l7w[w].pool;
 

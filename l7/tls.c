@@ -5,6 +5,7 @@
  * into EAGAIN plus x->want for the event loop.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,13 @@ static int tls_handshake(struct xconn *x)
 		return 1;
 	if (tls_result(x, ret) < 0 && errno == EAGAIN)
 		return 0;
+	/* a client that verifies: say why the certificate was refused */
+	if (!SSL_is_server(x->ssl) && (SSL_get_verify_mode(x->ssl) & SSL_VERIFY_PEER) &&
+	    SSL_get_verify_result(x->ssl) != X509_V_OK)
+		x->err = X509_verify_cert_error_string(SSL_get_verify_result(x->ssl));
+	else if (ret == 0 || errno == ECONNRESET)
+		x->err = "connection closed during the handshake";
+	errno = EPROTO;
 	return -1;
 }
 
@@ -248,13 +256,14 @@ static int tls_version_index(const char *name)
 }
 
 /*
- * `ssl-default-bind-options` (checked by the config parser): versions with
+ * `ssl-default-bind-options` or `ssl-default-server-options` (checked by the
+ * config parser; `what` names the keyword in messages): versions with
  * ssl-min-ver/ssl-max-ver, force-*, no-* (a no-* below the lowest allowed
  * version raises the minimum, as HAProxy does), no-tls-tickets and
  * prefer-client-ciphers. Without options: TLSv1.2 and up, server cipher
  * preference, tickets on (HAProxy 2.6's defaults).
  */
-static int apply_bind_options(SSL_CTX *ctx, const char *options, char **err)
+static int apply_tls_options(SSL_CTX *ctx, const char *what, const char *options, char **err)
 {
 	char buf[512], *save = NULL, *w;
 	int min = tls_version_index("TLSv1.2"), max = N_TLS_VERSIONS - 1, i;
@@ -267,8 +276,7 @@ static int apply_bind_options(SSL_CTX *ctx, const char *options, char **err)
 
 			i = v ? tls_version_index(v) : -1;
 			if (i < 0)
-				return cfg_err(err, "ssl-default-bind-options: bad version '%s'",
-					       v ? v : "");
+				return cfg_err(err, "%s: bad version '%s'", what, v ? v : "");
 			if (!strcmp(w, "ssl-min-ver"))
 				min = i;
 			else
@@ -289,8 +297,7 @@ static int apply_bind_options(SSL_CTX *ctx, const char *options, char **err)
 	while (max >= min && no[max])
 		max--;
 	if (min > max)
-		return cfg_err(err,
-			       "ssl-default-bind-options: no TLS version left between %s and %s",
+		return cfg_err(err, "%s: no TLS version left between %s and %s", what,
 			       tls_versions[min < N_TLS_VERSIONS ? min : N_TLS_VERSIONS - 1].name,
 			       tls_versions[max >= 0 ? max : 0].name);
 	for (i = min + 1; i < max; i++) {
@@ -299,7 +306,7 @@ static int apply_bind_options(SSL_CTX *ctx, const char *options, char **err)
 	}
 	if (SSL_CTX_set_min_proto_version(ctx, tls_versions[min].version) != 1 ||
 	    SSL_CTX_set_max_proto_version(ctx, tls_versions[max].version) != 1)
-		return cfg_err(err, "ssl-default-bind-options: %s..%s is not available in OpenSSL",
+		return cfg_err(err, "%s: %s..%s is not available in OpenSSL", what,
 			       tls_versions[min].name, tls_versions[max].name);
 	return 0;
 }
@@ -372,7 +379,8 @@ void *tls_ctx_new(const char *crt, const struct global *g, char **err)
 				      SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
-	if (apply_bind_options(ctx, g ? g->ssl_bind_options : NULL, err) < 0 ||
+	if (apply_tls_options(ctx, "ssl-default-bind-options", g ? g->ssl_bind_options : NULL,
+			      err) < 0 ||
 	    apply_dh(ctx, g ? g->ssl_dh_param_file : NULL, g ? g->tune_ssl_dh_param : 0, err) < 0)
 		goto fail;
 	if (ciphers && SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
@@ -435,4 +443,181 @@ const char *xconn_sni(const struct xconn *x)
 	if (!x->ssl)
 		return NULL;
 	return SSL_get_servername(x->ssl, TLSEXT_NAMETYPE_host_name);
+}
+
+/* ---- TLS to servers ---- */
+
+/*
+ * A server's client context and its session cache: one session, the last
+ * the server gave, offered again on the next connection (resumption). The
+ * state lives as long as the context (ex_data freed with it): connections
+ * hold the context, so a session callback never sees freed state.
+ */
+struct tls_srv {
+	SSL_CTX *ctx;
+	pthread_mutex_t lock;
+	SSL_SESSION *sess;
+};
+
+static int tls_srv_idx = -1;
+static pthread_once_t tls_srv_once = PTHREAD_ONCE_INIT;
+
+static void tls_srv_exfree(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+			   void *argp)
+{
+	struct tls_srv *ts = ptr;
+
+	if (!ts)
+		return;
+	SSL_SESSION_free(ts->sess);
+	pthread_mutex_destroy(&ts->lock);
+	free(ts);
+}
+
+static void tls_srv_init_idx(void)
+{
+	tls_srv_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, tls_srv_exfree);
+}
+
+static int tls_srv_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	struct tls_srv *ts = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), tls_srv_idx);
+	SSL_SESSION *old;
+
+	if (!ts)
+		return 0;
+	pthread_mutex_lock(&ts->lock);
+	old = ts->sess;
+	ts->sess = sess;
+	pthread_mutex_unlock(&ts->lock);
+	SSL_SESSION_free(old);
+	return 1; /* the reference is ours */
+}
+
+struct tls_srv *tls_srv_new(const struct server *s, const struct global *g, char **err)
+{
+	const char *ciphers = g ? g->ssl_server_ciphers : NULL;
+	const char *ciphersuites = g ? g->ssl_server_ciphersuites : NULL;
+	struct tls_srv *ts;
+	SSL_CTX *ctx;
+	char *why;
+
+	pthread_once(&tls_srv_once, tls_srv_init_idx);
+	ctx = SSL_CTX_new(TLS_client_method());
+	ts = calloc(1, sizeof(*ts));
+	if (!ctx || !ts || tls_srv_idx < 0) {
+		why = ssl_errors();
+		cfg_err(err, "cannot create a TLS context: %s", why);
+		free(why);
+		free(ts);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	pthread_mutex_init(&ts->lock, NULL);
+	ts->ctx = ctx;
+	SSL_CTX_set_ex_data(ctx, tls_srv_idx, ts); /* freed with ctx from now on */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+				      SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_session_cache_mode(ctx,
+				       SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, tls_srv_new_session);
+	/* no ALPN offered (HAProxy offers none without `alpn`): never h2 */
+	if (apply_tls_options(ctx, "ssl-default-server-options", g ? g->ssl_server_options : NULL,
+			      err) < 0)
+		goto fail;
+	if (ciphers && SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
+		cfg_err(err, "invalid ciphers '%s'", ciphers);
+		goto fail;
+	}
+	if (ciphersuites && SSL_CTX_set_ciphersuites(ctx, ciphersuites) != 1) {
+		cfg_err(err, "invalid ciphersuites '%s'", ciphersuites);
+		goto fail;
+	}
+	if (s->verify_none) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	} else {
+		/*
+		 * The chain; the name only against the SNI when one is sent (as
+		 * HAProxy 2.6 without `verifyhost`, which lbd does not support)
+		 */
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		if (!s->ca_file || SSL_CTX_load_verify_locations(ctx, s->ca_file, NULL) != 1) {
+			why = ssl_errors();
+			cfg_err(err, "cannot load the CAs from '%s': %s",
+				s->ca_file ? s->ca_file : "(none)", why);
+			free(why);
+			goto fail;
+		}
+	}
+	if (s->crt) {
+		if (SSL_CTX_use_certificate_chain_file(ctx, s->crt) != 1) {
+			why = ssl_errors();
+			cfg_err(err, "cannot load certificate from '%s': %s", s->crt, why);
+			free(why);
+			goto fail;
+		}
+		if (SSL_CTX_use_PrivateKey_file(ctx, s->crt, SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_check_private_key(ctx) != 1) {
+			why = ssl_errors();
+			cfg_err(err,
+				"cannot load the private key matching the certificate from '%s': %s",
+				s->crt, why);
+			free(why);
+			goto fail;
+		}
+	}
+	return ts;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+void tls_srv_free(struct tls_srv *ts)
+{
+	if (ts)
+		SSL_CTX_free(ts->ctx); /* ts goes with the last reference to the context */
+}
+
+int xconn_init_tls_client(struct xconn *x, struct tls_srv *ts, int fd, const char *sni)
+{
+	SSL *ssl = SSL_new(ts->ctx);
+	SSL_SESSION *sess;
+
+	memset(x, 0, sizeof(*x));
+	x->fd = fd;
+	if (!ssl)
+		return -1;
+	if (SSL_set_fd(ssl, fd) != 1 || (sni && *sni && SSL_set_tlsext_host_name(ssl, sni) != 1)) {
+		SSL_free(ssl);
+		return -1;
+	}
+	/* a verified certificate must also name the SNI sent, as HAProxy checks it */
+	if (sni && *sni && (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) &&
+	    SSL_set1_host(ssl, sni) != 1) {
+		SSL_free(ssl);
+		return -1;
+	}
+	pthread_mutex_lock(&ts->lock);
+	sess = ts->sess;
+	if (sess)
+		SSL_SESSION_up_ref(sess);
+	pthread_mutex_unlock(&ts->lock);
+	if (sess) {
+		/* offered only to the server name it was made for */
+		const char *host = SSL_SESSION_get0_hostname(sess);
+
+		if ((!host && !(sni && *sni)) || (host && sni && !strcmp(host, sni)))
+			SSL_set_session(ssl, sess);
+		SSL_SESSION_free(sess);
+	}
+	SSL_set_connect_state(ssl);
+	x->ssl = ssl;
+	x->ops = &xprt_tls;
+	return 0;
+}
+
+bool xconn_tls_reused(const struct xconn *x)
+{
+	return x->ssl && SSL_session_reused(x->ssl);
 }

@@ -67,4 +67,25 @@ int xconn_init_tls(struct xconn *x, void *ctx, int fd);
 /* Server name the client sent (SNI), NULL when none or not TLS. */
 const char *xconn_sni(const struct xconn *x);
 
+/*
+ * TLS to a server (`server ... ssl`, or `check-ssl`): a client context with
+ * the global section's `ssl-default-server-ciphers`, `-ciphersuites` and
+ * `-options`, the server's `verify`/`ca-file` (the chain is verified, and
+ * the name against the SNI when one is sent, as HAProxy without
+ * `verifyhost`) and `crt` (client
+ * certificate), and a cache of the last session for resumption. No ALPN is
+ * offered. NULL with *err (malloc'd) on failure. Built when the L7 tier
+ * compiles the backend; freed with it (connections still open keep it).
+ */
+struct server;
+struct tls_srv;
+struct tls_srv *tls_srv_new(const struct server *s, const struct global *g, char **err);
+void tls_srv_free(struct tls_srv *ts);
+
+/* A TLS client connection on fd, sending sni when not NULL/empty; 0 or -1. */
+int xconn_init_tls_client(struct xconn *x, struct tls_srv *ts, int fd, const char *sni);
+
+/* The handshake resumed a session. */
+bool xconn_tls_reused(const struct xconn *x);
+
 #endif

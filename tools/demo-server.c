@@ -16,6 +16,10 @@
  *     "NAME N\n" (N = bytes read) and close; an answer that needs the
  *     client's FIN to arrive first (half-close).
  * -u: UDP echo on ADDR:PORT, replies "NAME:" + payload.
+ * -s CERT: HTTP over TLS (CERT: PEM with the certificate and its key);
+ *     /tls answers "sni=NAME cn=CLIENT-CN conns=N resumed=0|1" (N: TCP
+ *     connections accepted so far). -a CAFILE: require a client certificate
+ *     signed by one of these CAs.
  */
 #include <errno.h>
 #include <ev.h>
@@ -30,6 +34,9 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "cfg.h"
 
 #define RBUF 65536
@@ -37,6 +44,8 @@
 static const char *name = "demo";
 static bool echo_mode;
 static bool count_mode;
+static SSL_CTX *tls_ctx; /* -s */
+static unsigned long accepted;
 
 struct dconn {
 	int fd;
@@ -50,12 +59,39 @@ struct dconn {
 	uint64_t counted; /* -c: bytes read so far */
 	bool close_after;
 	bool greeted;
+	SSL *ssl;
 };
+
+/* read()/send() through TLS when on: -1 with EAGAIN when it must wait. */
+static ssize_t c_io(struct dconn *c, void *buf, size_t len, bool wr)
+{
+	int r, e;
+
+	if (!c->ssl)
+		return wr ? send(c->fd, buf, len, MSG_NOSIGNAL) : read(c->fd, buf, len);
+	ERR_clear_error();
+	r = wr ? SSL_write(c->ssl, buf, (int)len) : SSL_read(c->ssl, buf, (int)len);
+	if (r > 0)
+		return r;
+	e = SSL_get_error(c->ssl, r);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (e == SSL_ERROR_ZERO_RETURN && !wr)
+		return 0;
+	errno = ECONNRESET;
+	return -1;
+}
 
 static void dconn_free(struct ev_loop *loop, struct dconn *c)
 {
 	ev_io_stop(loop, &c->io);
 	ev_timer_stop(loop, &c->delay);
+	if (c->ssl) {
+		SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+	}
 	close(c->fd);
 	free(c->out);
 	free(c);
@@ -153,6 +189,23 @@ static size_t handle_request(struct dconn *c)
 			     name);
 		out_append(c, hdr, n);
 		c->big_left = sz;
+	} else if (!strcmp(target, "/tls") && c->ssl) {
+		const char *sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
+		X509 *peer = SSL_get1_peer_certificate(c->ssl);
+		char cn[128] = "-", b[512];
+		int bl;
+
+		if (peer)
+			X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn,
+						  sizeof(cn));
+		X509_free(peer);
+		bl = snprintf(b, sizeof(b), "sni=%s cn=%s conns=%lu resumed=%d\n", sni ? sni : "-",
+			      cn, accepted, SSL_session_reused(c->ssl) ? 1 : 0);
+		n = snprintf(hdr, sizeof(hdr),
+			     "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nX-Server: %s\r\n\r\n", bl,
+			     name);
+		out_append(c, hdr, n);
+		out_append(c, b, bl);
 	} else if (!strncmp(target, "/echo", 5)) {
 		n = snprintf(hdr, sizeof(hdr),
 			     "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nX-Server: %s\r\n\r\n",
@@ -181,8 +234,7 @@ static void flush_out(struct ev_loop *loop, struct dconn *c)
 {
 	for (;;) {
 		while (c->outoff < c->outlen) {
-			ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
-					 MSG_NOSIGNAL);
+			ssize_t n = c_io(c, c->out + c->outoff, c->outlen - c->outoff, true);
 
 			if (n < 0) {
 				if (errno == EAGAIN) {
@@ -250,7 +302,7 @@ static void conn_cb(struct ev_loop *loop, ev_io *io, int revents)
 		flush_out(loop, c);
 		return;
 	}
-	n = read(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen - 1);
+	n = c_io(c, c->in + c->inlen, sizeof(c->in) - c->inlen - 1, false);
 	if (n <= 0) {
 		if (n < 0 && errno == EAGAIN)
 			return;
@@ -310,6 +362,29 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 			continue;
 		}
 		c->fd = fd;
+		accepted++;
+		if (tls_ctx) {
+			/* handshake in blocking mode, bounded: a test server, one at a time */
+			struct timeval tv = { 2, 0 };
+			int fl = fcntl(fd, F_GETFL);
+
+			c->ssl = SSL_new(tls_ctx);
+			fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+			if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1 || SSL_accept(c->ssl) != 1) {
+				unsigned long e = ERR_get_error();
+
+				fprintf(stderr, "demo-server: TLS handshake failed: %s\n",
+					e ? ERR_reason_error_string(e) : "closed");
+				ERR_clear_error();
+				SSL_free(c->ssl);
+				close(fd);
+				free(c);
+				continue;
+			}
+			fcntl(fd, F_SETFL, fl);
+		}
 		ev_io_init(&c->io, conn_cb, fd, EV_READ);
 		c->io.data = c;
 		ev_timer_init(&c->delay, delay_cb, 0, 0);
@@ -371,7 +446,7 @@ int main(int argc, char **argv)
 	int opt, n = 0;
 
 	signal(SIGPIPE, SIG_IGN);
-	while ((opt = getopt(argc, argv, "n:l:u:ec")) != -1) {
+	while ((opt = getopt(argc, argv, "n:l:u:ecs:a:")) != -1) {
 		ev_io *io;
 
 		switch (opt) {
@@ -383,6 +458,22 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			count_mode = true;
+			break;
+		case 's':
+			tls_ctx = SSL_CTX_new(TLS_server_method());
+			if (!tls_ctx || SSL_CTX_use_certificate_chain_file(tls_ctx, optarg) != 1 ||
+			    SSL_CTX_use_PrivateKey_file(tls_ctx, optarg, SSL_FILETYPE_PEM) != 1) {
+				fprintf(stderr, "demo-server: cannot load '%s'\n", optarg);
+				return 1;
+			}
+			break;
+		case 'a':
+			if (!tls_ctx || SSL_CTX_load_verify_locations(tls_ctx, optarg, NULL) != 1) {
+				fprintf(stderr, "demo-server: -a needs -s first and a CA file\n");
+				return 1;
+			}
+			SSL_CTX_set_verify(tls_ctx,
+					   SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 			break;
 		case 'l':
 		case 'u':
@@ -398,12 +489,13 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr,
-				"usage: demo-server -n NAME -l ADDR:PORT [-u ADDR:PORT] [-e|-c]\n");
+				"usage: demo-server -n NAME -l ADDR:PORT [-u ADDR:PORT] [-e|-c] [-s CERT [-a CA]]\n");
 			return 1;
 		}
 	}
 	if (!n) {
-		fprintf(stderr, "usage: demo-server -n NAME -l ADDR:PORT [-u ADDR:PORT] [-e|-c]\n");
+		fprintf(stderr,
+			"usage: demo-server -n NAME -l ADDR:PORT [-u ADDR:PORT] [-e|-c] [-s CERT [-a CA]]\n");
 		return 1;
 	}
 	ev_run(loop, 0);

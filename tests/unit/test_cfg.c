@@ -1342,12 +1342,55 @@ static void test_server(void)
 	s = srv(m, "b/s2");
 	T_OK(s && s->verify_none && s->crt, "verify none crt stored");
 	model_free(m);
+	/* `ssl`: TLS to the server, in mode http; the certificate is verified unless told not to */
+#define HBE(x) cat("backend b\n mode http\n", x)
+	m = good_m(HBE(" server s1 1.2.3.4:443 ssl verify none\n"), "ssl verify none");
+	T_OK(m && srv(m, "b/s1")->ssl && srv(m, "b/s1")->tls, "ssl to a server: TLS context built");
+	model_free(m);
+	m = good_m("defaults\n mode http\n default-server ssl verify none\n"
+		   "backend b\n server s1 1.2.3.4:443\n",
+		   "ssl from default-server");
+	T_OK(m && srv(m, "b/s1")->ssl && srv(m, "b/s1")->tls, "ssl from default-server applies");
+	model_free(m);
+	snprintf(buf, sizeof(buf),
+		 "backend b\n mode http\n server s1 1.2.3.4:443 ssl ca-file %s/test-cert.pem"
+		 " crt %s/test-cert.pem sni req.hdr(host)\n",
+		 fix, fix);
+	m = good_m(buf, "ssl verify required ca-file crt sni");
+	T_OK(m && srv(m, "b/s1")->tls && !srv(m, "b/s1")->verify_none, "ca-file crt sni: built");
+	model_free(m);
+	bad(HBE(" server s1 1.2.3.4:443 ssl\n"),
+	    "t.cfg:3: 'server s1': 'ssl' verifies the server's certificate: add 'ca-file FILE' or 'verify none'",
+	    "ssl without verify");
+	bad(HBE(" server s1 1.2.3.4:443 check-ssl check\n"),
+	    "'server s1': 'check-ssl' verifies the server's certificate",
+	    "check-ssl without verify");
+	m = good_m("global\n ssl-server-verify none\nbackend b\n mode http\n"
+		   " server s1 1.2.3.4:443 ssl\n",
+		   "ssl-server-verify none");
+	T_OK(m && srv(m, "b/s1")->verify_none, "global verify none applies");
+	model_free(m);
+	m = good_m(HBE(" server s1 1.2.3.4:443 ssl verify none check no-check-ssl\n"
+		       " server s2 1.2.3.4:80 check check-ssl verify none\n"),
+		   "check-ssl no-check-ssl");
+	T_OK(m && srv(m, "b/s1")->check.ssl == SRV_CHK_SSL_OFF &&
+		     srv(m, "b/s2")->check.ssl == SRV_CHK_SSL_ON && srv(m, "b/s2")->tls,
+	     "check-ssl no-check-ssl stored");
+	model_free(m);
 	bad(BE(" server s1 1.2.3.4:443 ssl verify none\n"),
-	    "t.cfg:2: 'server s1': 'ssl' (TLS to the server) is not supported by lbd",
-	    "ssl to a server refused, not sent in clear");
-	bad("defaults\n default-server ssl verify none\nbackend b\n server s1 1.2.3.4:443\n",
-	    "t.cfg:4: 'server s1': 'ssl' (TLS to the server) is not supported by lbd",
-	    "ssl from default-server refused");
+	    "t.cfg:2: 'server s1': 'ssl' (TLS to the server) is done by lbd in mode http only",
+	    "ssl to a server in mode tcp refused, not sent in clear");
+	bad(HBE(" server s1 1.2.3.4:443 ssl verify none sni frob(x)\n"),
+	    "t.cfg:3: 'server s1': 'sni'", "sni bad expression");
+	bad(HBE(" server s1 1.2.3.4:443 ssl verify none verifyhost a\n"),
+	    "option 'verifyhost' is an HAProxy option that lbd does not support",
+	    "verifyhost refused");
+	snprintf(buf, sizeof(buf),
+		 "backend b\n mode http\n server s1 1.2.3.4:443 ssl ca-file %s/dummy.pem\n", fix);
+	bad(buf, "cannot load the CAs from", "ssl ca-file not a CA");
+	bad("global\n ssl-default-server-options ssl-max-ver TLSv1.0 no-tlsv10\n"
+	    "backend b\n mode http\n server s1 1.2.3.4:443 ssl verify none\n",
+	    "ssl-default-server-options: no TLS version left", "server options: empty range");
 	m = good_m("global\n ssl-server-verify none\n"
 		   "backend b\n server s1 1.2.3.4:443 ssl no-ssl\n",
 		   "ssl then no-ssl: in clear, accepted");

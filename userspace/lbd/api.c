@@ -1786,6 +1786,40 @@ static void cmd_add_server(struct api_req *r, char **args, int nargs)
 			enabled = true;
 			continue;
 		}
+		if (!strcmp(kw, "ssl")) {
+			s->ssl = true;
+			continue;
+		}
+		if (!strcmp(kw, "verify") || !strcmp(kw, "ca-file") || !strcmp(kw, "crt") ||
+		    !strcmp(kw, "sni")) {
+			/* TLS to the server (the L7 tier builds its context) */
+			char **dst =
+				kw[0] == 'c' ? (kw[1] == 'a' ? &s->ca_file : &s->crt) : &s->sni;
+
+			if (!val) {
+				sbuf_printf(r->out, "'%s' expects an argument.\n", kw);
+				goto fail;
+			}
+			i++;
+			if (kw[0] == 'v') {
+				if (strcmp(val, "none") && strcmp(val, "required")) {
+					sbuf_printf(
+						r->out,
+						"'verify' expects 'none' or 'required', got '%s'.\n",
+						val);
+					goto fail;
+				}
+				s->verify_none = !strcmp(val, "none");
+				continue;
+			}
+			free(*dst);
+			*dst = strdup(val);
+			if (!*dst) {
+				sbuf_printf(r->out, "out of memory.\n");
+				goto fail;
+			}
+			continue;
+		}
 		if (!strcmp(kw, "cookie")) {
 			/* the value cookie persistence matches (l7/cookie.c) */
 			if (!val) {
@@ -1877,6 +1911,25 @@ static void cmd_add_server(struct api_req *r, char **args, int nargs)
 	s->origin = SRV_ORIGIN_API;
 	s->origin_key = r->origin ? strdup(r->origin) : NULL;
 	s->last_change = now_ms();
+	if (s->ssl && !s->verify_none && !s->ca_file) {
+		if (!be->m || !be->m->global.ssl_server_verify_none) {
+			sbuf_puts(r->out, "'ssl' verifies the server's certificate: add 'ca-file "
+					  "FILE' or 'verify none'.\n");
+			server_put(s);
+			return;
+		}
+		s->verify_none = true;
+	}
+	if (server_prepare_hook) {
+		char *perr = NULL;
+
+		if (server_prepare_hook(be, s, &perr) < 0) {
+			sbuf_printf(r->out, "%s.\n", perr ? perr : "Could not add the server");
+			free(perr);
+			server_put(s);
+			return;
+		}
+	}
 	pthread_mutex_lock(&be->lock);
 	rc = backend_add_server(be, s);
 	pthread_mutex_unlock(&be->lock);

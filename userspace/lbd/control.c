@@ -190,6 +190,17 @@ static void carry_dynamic_server(struct proxy *be, const struct server *from)
 	s->origin = from->origin;
 	s->origin_key = from->origin_key ? strdup(from->origin_key) : NULL;
 	carry_server_state(s, from);
+	if (server_prepare_hook) {
+		char *err = NULL;
+
+		if (server_prepare_hook(be, s, &err) < 0) {
+			lb_err("reload: server %s/%s not carried over: %s", be->name, s->name,
+			       err ? err : "?");
+			free(err);
+			server_put(s);
+			return;
+		}
+	}
 	if (backend_add_server(be, s) < 0)
 		server_put(s);
 }

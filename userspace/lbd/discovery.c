@@ -559,6 +559,17 @@ static void srv_add(struct disc_source *src, struct proxy *be, struct disc_entry
 	if (e->weight >= 0)
 		s->weight = s->iweight = e->weight;
 	s->last_change = now_ms();
+	if (server_prepare_hook) {
+		char *perr = NULL;
+
+		if (server_prepare_hook(be, s, &perr) < 0) {
+			lb_err("discovery: backend '%s': cannot add server '%s' (key '%s'): %s",
+			       be->name, e->name, e->key, perr ? perr : "?");
+			free(perr);
+			server_put(s);
+			return;
+		}
+	}
 	pthread_mutex_lock(&be->lock);
 	rc = backend_add_server(be, s);
 	pthread_mutex_unlock(&be->lock);

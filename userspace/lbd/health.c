@@ -30,6 +30,7 @@
 #include "health.h"
 #include "log.h"
 #include "tlog.h"
+#include "tls.h"
 
 #define HC_BUFSIZE 16384 /* response bytes kept, as HAProxy's tune.chksize */
 #define HC_HASH 1024 /* buckets of the server -> check table */
@@ -43,6 +44,7 @@
 enum hc_phase {
 	HC_IDLE, /* waiting for the next check */
 	HC_CONNECTING, /* connect() in progress */
+	HC_HANDSHAKE, /* TLS handshake in progress (`check-ssl`) */
 	HC_SENDING, /* HTTP request being written */
 	HC_READING, /* HTTP response being read */
 };
@@ -86,6 +88,8 @@ struct hcheck {
 	bool enabled; /* not `disable health` */
 	enum hc_phase phase;
 	int fd;
+	struct xconn x; /* plain or TLS transport on fd */
+	bool tls_up; /* TLS handshake done */
 	ev_io io;
 	ev_timer timer; /* next check while idle, timeout while running */
 	uint64_t t_start; /* monotonic ms */
@@ -524,6 +528,13 @@ static void hc_schedule(struct hcheck *hc, double ms)
 static void hc_close(struct hcheck *hc)
 {
 	ev_io_stop(hc_loop, &hc->io);
+	if (hc->x.ops) {
+		if (hc->x.ssl && hc->tls_up)
+			hc->x.ops->shutw(&hc->x); /* close_notify */
+		hc->x.ops->release(&hc->x);
+	}
+	memset(&hc->x, 0, sizeof(hc->x));
+	hc->tls_up = false;
 	if (hc->fd >= 0)
 		close(hc->fd);
 	hc->fd = -1;
@@ -886,8 +897,39 @@ static double hc_rest_timeout_ms(struct hcheck *hc)
 	return left > 1 ? (double)left : 1.0;
 }
 
+/* The events the transport waits for, else ev. */
+static void hc_wait(struct hcheck *hc, int ev)
+{
+	hc_set_io(hc, hc->x.want ? hc->x.want : ev);
+}
+
+static void hc_connected(struct hcheck *hc);
+
+/* TLS checks: the handshake after the connect (a TCP check passes at its end). */
+static void hc_handshake(struct hcheck *hc)
+{
+	int r;
+
+	if (hc->phase != HC_HANDSHAKE) {
+		hc->phase = HC_HANDSHAKE;
+		hc_schedule(hc, hc_rest_timeout_ms(hc));
+	}
+	r = hc->x.ops->handshake(&hc->x);
+	if (r == 0)
+		return hc_wait(hc, EV_READ);
+	if (r < 0)
+		return hc_conclude(hc, HCHK_L6RSP, 0,
+				   hc->x.err ? hc->x.err : "TLS handshake failed");
+	hc->tls_up = true;
+	if (!hc->hb->http)
+		return hc_conclude(hc, HCHK_L6OK, 0, NULL);
+	hc_connected(hc);
+}
+
 static void hc_connected(struct hcheck *hc)
 {
+	if (hc->x.ssl && !hc->tls_up)
+		return hc_handshake(hc);
 	if (!hc->hb->http)
 		return hc_conclude(hc, HCHK_L4OK, 0, NULL);
 	hc->phase = HC_SENDING;
@@ -900,8 +942,8 @@ static void hc_connected(struct hcheck *hc)
 static void hc_do_send(struct hcheck *hc)
 {
 	while (hc->reqoff < hc->hb->reqlen) {
-		ssize_t n = send(hc->fd, hc->hb->req + hc->reqoff, hc->hb->reqlen - hc->reqoff,
-				 MSG_NOSIGNAL);
+		ssize_t n = hc->x.ops->send(&hc->x, hc->hb->req + hc->reqoff,
+					    hc->hb->reqlen - hc->reqoff);
 
 		if (n > 0) {
 			hc->reqoff += n;
@@ -910,7 +952,7 @@ static void hc_do_send(struct hcheck *hc)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
-			return;
+			return hc_wait(hc, EV_WRITE);
 		/* The server closed before taking the request. */
 		return hc_conclude(hc, HCHK_L7RSP, 0, n < 0 ? strerror(errno) : NULL);
 	}
@@ -928,7 +970,7 @@ static void hc_do_read(struct hcheck *hc)
 			return hc_conclude(hc, HCHK_SOCKERR, 0, "out of memory");
 	}
 	while (hc->rlen < HC_BUFSIZE) {
-		ssize_t n = recv(hc->fd, hc->rbuf + hc->rlen, HC_BUFSIZE - hc->rlen, 0);
+		ssize_t n = hc->x.ops->recv(&hc->x, hc->rbuf + hc->rlen, HC_BUFSIZE - hc->rlen);
 
 		if (n > 0) {
 			hc->rlen += n;
@@ -940,8 +982,10 @@ static void hc_do_read(struct hcheck *hc)
 		}
 		if (errno == EINTR)
 			continue;
-		if (errno == EAGAIN)
+		if (errno == EAGAIN) {
+			hc_wait(hc, EV_READ);
 			break;
+		}
 		/* Reset after a partial answer: judge what arrived. */
 		hc->rd_eof = true;
 		break;
@@ -966,6 +1010,8 @@ static void hc_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 			return hc_conclude(hc, HCHK_L4CON, 0, strerror(err));
 		return hc_connected(hc);
 	}
+	case HC_HANDSHAKE:
+		return hc_handshake(hc);
 	case HC_SENDING:
 		hc_do_send(hc);
 		if (hc->phase == HC_READING)
@@ -1034,6 +1080,15 @@ static void hc_start_check(struct hcheck *hc)
 	hc->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (hc->fd < 0)
 		return hc_conclude(hc, HCHK_SOCKERR, 0, strerror(errno));
+	/* TLS: `check-ssl`, or `ssl` when the check goes to the server's port */
+	if (s->check.ssl == SRV_CHK_SSL_ON ||
+	    (s->check.ssl == SRV_CHK_SSL_AUTO && s->ssl && !s->check.port)) {
+		if (!s->tls || xconn_init_tls_client(&hc->x, s->tls, hc->fd, NULL) < 0)
+			return hc_conclude(hc, HCHK_SOCKERR, 0,
+					   s->tls ? "cannot set up TLS" : "no TLS context");
+	} else {
+		xconn_init_raw(&hc->x, hc->fd);
+	}
 	setsockopt(hc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	srcport_apply(hc->fd);
 	/* Connect phase: `timeout connect` when set, never longer than `inter`. */
@@ -1064,6 +1119,8 @@ static void hc_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		return hc_start_check(hc);
 	case HC_CONNECTING:
 		return hc_conclude(hc, HCHK_L4TOUT, 0, NULL);
+	case HC_HANDSHAKE:
+		return hc_conclude(hc, HCHK_L6TOUT, 0, NULL);
 	case HC_SENDING:
 	case HC_READING:
 		return hc_conclude(hc, HCHK_L7TOUT, 0, NULL);

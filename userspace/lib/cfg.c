@@ -720,14 +720,21 @@ static void finalize_backend(struct cfg_parser *p, struct proxy *be)
 		be->algo = lb_algo_find("roundrobin");
 	}
 	list_for_each(s, &be->servers, list) {
-		if (s->ssl) {
-			/* Refused rather than sending the requests in clear to a TLS port. */
+		bool tls = s->ssl || s->check.ssl == SRV_CHK_SSL_ON;
+
+		if (tls && !s->verify_none && !s->ca_file && m->global.ssl_server_verify_none)
+			s->verify_none = true;
+		if (tls && !s->verify_none && !s->ca_file)
 			report_at(
 				p, s->loc.file, s->loc.line,
-				"'server %s': 'ssl' (TLS to the server) is not supported by lbd: it connects to servers in clear (use mode tcp to pass TLS through)",
+				"'server %s': '%s' verifies the server's certificate: add 'ca-file FILE' or 'verify none'",
+				s->name, s->ssl ? "ssl" : "check-ssl");
+		if (s->ssl && be->mode != PX_MODE_HTTP)
+			/* Refused rather than passing the client's bytes in clear to a TLS port. */
+			report_at(
+				p, s->loc.file, s->loc.line,
+				"'server %s': 'ssl' (TLS to the server) is done by lbd in mode http only (mode tcp forwards the bytes as they are: pass TLS through instead)",
 				s->name);
-			continue;
-		}
 		if (!s->puid) {
 			/* Lowest position id not taken by an explicit `id`. */
 			for (puid = 1;; puid++) {

@@ -24,7 +24,6 @@ static const char *const srv_unsupported[] = {
 	"check-proto",
 	"check-send-proxy",
 	"check-sni",
-	"check-ssl",
 	"check-via-socks4",
 	"ciphers",
 	"ciphersuites",
@@ -41,7 +40,6 @@ static const char *const srv_unsupported[] = {
 	"maxqueue",
 	"namespace",
 	"no-agent-check",
-	"no-check-ssl",
 	"no-send-proxy",
 	"no-send-proxy-v2",
 	"no-send-proxy-v2-ssl",
@@ -154,6 +152,10 @@ static int srv_options(struct cfg_ctx *ctx, struct server *s, char **args, int n
 			s->ssl = true;
 		} else if (!strcmp(opt, "no-ssl")) {
 			s->ssl = false;
+		} else if (!strcmp(opt, "check-ssl")) {
+			s->check.ssl = SRV_CHK_SSL_ON;
+		} else if (!strcmp(opt, "no-check-ssl")) {
+			s->check.ssl = SRV_CHK_SSL_OFF;
 		} else if (!strcmp(opt, "resolvers")) {
 			return cfg_err(
 				err,
@@ -178,7 +180,7 @@ static int srv_options(struct cfg_ctx *ctx, struct server *s, char **args, int n
 			if (!cfg_in_list(valued, opt))
 				return cfg_err(
 					err,
-					"'%s': unknown option '%s' (expected weight, maxconn, minconn, backup, disabled, enabled, check, no-check, inter, fastinter, downinter, rise, fall, port, addr, cookie, id, ssl, verify, ca-file, crt or sni)",
+					"'%s': unknown option '%s' (expected weight, maxconn, minconn, backup, disabled, enabled, check, no-check, inter, fastinter, downinter, rise, fall, port, addr, cookie, id, ssl, no-ssl, check-ssl, no-check-ssl, verify, ca-file, crt or sni)",
 					kw, opt);
 			if (!val)
 				return cfg_err(err,

@@ -217,8 +217,13 @@ static struct server *srv_alloc(struct proxy *be, const char *name)
 	return s;
 }
 
+int (*server_prepare_hook)(struct proxy *be, struct server *s, char **err);
+void (*server_release_hook)(struct server *s);
+
 static void srv_destroy(struct server *s)
 {
+	if (s->tls_own && server_release_hook)
+		server_release_hook(s);
 	free(s->name);
 	free(s->addr_str);
 	free(s->cookie);

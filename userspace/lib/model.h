@@ -91,7 +91,11 @@ struct srv_check_cfg {
 	int fall; /* consecutive failures to go down (default 3) */
 	int port; /* `port`: check another port, 0 = server's */
 	struct sockaddr_storage addr; /* `addr`: check another address, family 0 = server's */
+	int ssl; /* SRV_CHK_SSL_*: `check-ssl`, `no-check-ssl`, or neither */
 };
+
+/* TLS of the health checks: unset follows `ssl` when the check port is the server's. */
+enum { SRV_CHK_SSL_AUTO = 0, SRV_CHK_SSL_ON, SRV_CHK_SSL_OFF };
 
 /* Runtime health state of a server, written by the health checker. */
 enum srv_check_state {
@@ -122,6 +126,9 @@ struct server {
 	char *ca_file; /* `ca-file`: CAs to verify the server with */
 	char *crt; /* `crt`: client certificate */
 	char *sni; /* `sni`: server name sent, as written (a sample expression) */
+	void *tls; /* TLS client state (tls.h), set by the L7 tier's compile, NULL when none */
+	void *tls_sni; /* the compiled `sni` of a server added at run time */
+	bool tls_own; /* tls and tls_sni belong to this server (added at run time) */
 
 	/* Runtime state; written by the control loop under be->lock. */
 	enum srv_admin admin;
@@ -449,6 +456,15 @@ struct server *server_new(struct proxy *be, const char *name);
 void server_get(struct server *s);
 void server_put(struct server *s);
 int backend_add_server(struct proxy *be, struct server *s);
+/*
+ * Set by the L7 tier: make what a server added at run time (runtime API,
+ * discovery, carried over a reload) needs beyond the model, such as its
+ * TLS client context when it has `ssl`; called before backend_add_server(),
+ * outside be->lock. 0, or -1 with *err (malloc'd). The release hook frees
+ * it when the server is destroyed.
+ */
+extern int (*server_prepare_hook)(struct proxy *be, struct server *s, char **err);
+extern void (*server_release_hook)(struct server *s);
 int backend_del_server(struct proxy *be, struct server *s);
 struct server *backend_find_server(struct proxy *be, const char *name);
 /* "backend/server" lookup; NULL with errno ENOENT. */
