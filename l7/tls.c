@@ -311,6 +311,16 @@ static int apply_tls_options(SSL_CTX *ctx, const char *what, const char *options
 	return 0;
 }
 
+/* TLSv1.2 cipher list and TLSv1.3 suites (OpenSSL syntax); NULL: the library's. */
+static int apply_ciphers(SSL_CTX *ctx, const char *ciphers, const char *suites, char **err)
+{
+	if (ciphers && SSL_CTX_set_cipher_list(ctx, ciphers) != 1)
+		return cfg_err(err, "invalid ciphers '%s'", ciphers);
+	if (suites && SSL_CTX_set_ciphersuites(ctx, suites) != 1)
+		return cfg_err(err, "invalid ciphersuites '%s'", suites);
+	return 0;
+}
+
 /*
  * Diffie-Hellman parameters for the DHE ciphers: `ssl-dh-param-file`, else
  * the RFC 7919 group of `tune.ssl.default-dh-param` bits (2048 when not
@@ -383,14 +393,8 @@ void *tls_ctx_new(const char *crt, const struct global *g, char **err)
 			      err) < 0 ||
 	    apply_dh(ctx, g ? g->ssl_dh_param_file : NULL, g ? g->tune_ssl_dh_param : 0, err) < 0)
 		goto fail;
-	if (ciphers && SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
-		cfg_err(err, "invalid ciphers '%s'", ciphers);
+	if (apply_ciphers(ctx, ciphers, ciphersuites, err) < 0)
 		goto fail;
-	}
-	if (ciphersuites && SSL_CTX_set_ciphersuites(ctx, ciphersuites) != 1) {
-		cfg_err(err, "invalid ciphersuites '%s'", ciphersuites);
-		goto fail;
-	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, crt) != 1) {
 		why = ssl_errors();
 		cfg_err(err, "cannot load certificate from '%s': %s", crt, why);
@@ -526,14 +530,8 @@ struct tls_srv *tls_srv_new(const struct server *s, const struct global *g, char
 	if (apply_tls_options(ctx, "ssl-default-server-options", g ? g->ssl_server_options : NULL,
 			      err) < 0)
 		goto fail;
-	if (ciphers && SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
-		cfg_err(err, "invalid ciphers '%s'", ciphers);
+	if (apply_ciphers(ctx, ciphers, ciphersuites, err) < 0)
 		goto fail;
-	}
-	if (ciphersuites && SSL_CTX_set_ciphersuites(ctx, ciphersuites) != 1) {
-		cfg_err(err, "invalid ciphersuites '%s'", ciphersuites);
-		goto fail;
-	}
 	if (s->verify_none) {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	} else {
