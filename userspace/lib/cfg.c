@@ -1306,14 +1306,6 @@ int cfg_split_cond(const char *kw, char **args, int nargs, int *nbefore, struct 
 
 /* ---- log ---- */
 
-static const char *const log_levels[] = {
-	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", NULL,
-};
-
-static const char *const log_formats[] = {
-	"local", "rfc3164", "rfc5424", "priority", "short", "timed", "iso", "raw", NULL,
-};
-
 int cfg_parse_log(char **args, int nargs, struct list_head *logs, bool *log_global, char **err)
 {
 	struct log_target *lt;
@@ -1349,7 +1341,7 @@ int cfg_parse_log(char **args, int nargs, struct list_head *logs, bool *log_glob
 			lt->len = (int)v;
 			i += 2;
 		} else if (!strcmp(args[i], "format")) {
-			if (i + 1 >= nargs || !cfg_in_list(log_formats, args[i + 1])) {
+			if (i + 1 >= nargs || !cfg_in_list(tlog_formats, args[i + 1])) {
 				cfg_err(err,
 					"'log': 'format' expects local, rfc3164, rfc5424, priority, short, timed, iso or raw, got '%s'",
 					i + 1 < nargs ? args[i + 1] : "");
@@ -1379,7 +1371,7 @@ int cfg_parse_log(char **args, int nargs, struct list_head *logs, bool *log_glob
 	}
 	lt->facility = strdup(args[i++]);
 	if (i < nargs) {
-		if (!cfg_in_list(log_levels, args[i])) {
+		if (!cfg_in_list(tlog_levels, args[i])) {
 			cfg_err(err,
 				"'log': expected a level (emerg, alert, crit, err, warning, notice, info, debug), got '%s'",
 				args[i]);
@@ -1388,7 +1380,7 @@ int cfg_parse_log(char **args, int nargs, struct list_head *logs, bool *log_glob
 		lt->level = strdup(args[i++]);
 	}
 	if (i < nargs) {
-		if (!cfg_in_list(log_levels, args[i])) {
+		if (!cfg_in_list(tlog_levels, args[i])) {
 			cfg_err(err, "'log': expected a minimum level (emerg ... debug), got '%s'",
 				args[i]);
 			goto fail;
@@ -1408,11 +1400,6 @@ int cfg_parse_log(char **args, int nargs, struct list_head *logs, bool *log_glob
 	list_add_tail(&lt->list, logs);
 	return 0;
 fail:
-	free(lt->target);
-	free(lt->format);
-	free(lt->facility);
-	free(lt->level);
-	free(lt->minlevel);
-	free(lt);
+	log_target_free(lt);
 	return -1;
 }

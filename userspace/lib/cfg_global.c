@@ -37,19 +37,9 @@ static int one_int(char **args, int nargs, long long min, long long max, const c
 static int kw_log(struct cfg_ctx *ctx, char **args, int nargs, char **err)
 {
 	if (ctx->no) {
-		struct log_target *lt, *tmp;
-
 		if (nargs > 1)
 			return cfg_err(err, "'no log': expected no argument, got '%s'", args[1]);
-		list_for_each_safe(lt, tmp, &G(ctx)->logs, list) {
-			list_del(&lt->list);
-			free(lt->target);
-			free(lt->facility);
-			free(lt->level);
-			free(lt->format);
-			free(lt->minlevel);
-			free(lt);
-		}
+		logs_free(&G(ctx)->logs);
 		return 0;
 	}
 	return cfg_parse_log(args, nargs, &G(ctx)->logs, NULL, err);

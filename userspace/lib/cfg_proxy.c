@@ -1077,19 +1077,9 @@ static int kw_option_tcp_check(struct cfg_ctx *ctx, char **args, int nargs, char
 static int kw_log(struct cfg_ctx *ctx, char **args, int nargs, char **err)
 {
 	if (ctx->no) {
-		struct log_target *lt, *tmp;
-
 		if (nargs > 1)
 			return cfg_err(err, "'no log': expected no argument, got '%s'", args[1]);
-		list_for_each_safe(lt, tmp, &ctx->px->logs, list) {
-			list_del(&lt->list);
-			free(lt->target);
-			free(lt->facility);
-			free(lt->level);
-			free(lt->format);
-			free(lt->minlevel);
-			free(lt);
-		}
+		logs_free(&ctx->px->logs);
 		ctx->px->log_global = false;
 		return 0;
 	}

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "algo.h"
+#include "cfg.h"
+#include "cfg_lex.h"
 #include "model.h"
 #include "http_proxy.h"
 #include "acl.h"
@@ -47,34 +49,6 @@ static int dup_str(char **dst, const char *src)
 	free(*dst);
 	*dst = n;
 	return 0;
-}
-
-static void free_words(char **w)
-{
-	char **p;
-
-	if (!w)
-		return;
-	for (p = w; *p; p++)
-		free(*p);
-	free(w);
-}
-
-static char **dup_words(char *const *w, int n)
-{
-	char **c = calloc(n + 1, sizeof(*c));
-	int i;
-
-	if (!c)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		c[i] = strdup(w[i]);
-		if (!c[i]) {
-			free_words(c);
-			return NULL;
-		}
-	}
-	return c;
 }
 
 /* ---- Model ---- */
@@ -126,7 +100,7 @@ const char *model_intern_file(struct model *m, const char *file)
 	return files[m->nfiles++];
 }
 
-static void log_target_free(struct log_target *lt)
+void log_target_free(struct log_target *lt)
 {
 	if (!lt)
 		return;
@@ -138,7 +112,7 @@ static void log_target_free(struct log_target *lt)
 	free(lt);
 }
 
-static void logs_free(struct list_head *logs)
+void logs_free(struct list_head *logs)
 {
 	struct log_target *lt, *tmp;
 
@@ -529,7 +503,7 @@ void cond_free(struct cond *c)
 {
 	if (!c)
 		return;
-	free_words(c->words);
+	cfg_words_free(c->words);
 	free(c);
 }
 
@@ -540,7 +514,7 @@ static void rules_free(struct list_head *rules)
 	list_for_each_safe(r, tmp, rules, list) {
 		list_del(&r->list);
 		free(r->kw);
-		free_words(r->args);
+		cfg_words_free(r->args);
 		cond_free(r->cond);
 		free(r);
 	}
@@ -581,7 +555,7 @@ void proxy_free(struct proxy *px)
 	list_for_each_safe(acl, aclt, &px->acls, list) {
 		list_del(&acl->list);
 		free(acl->name);
-		free_words(acl->args);
+		cfg_words_free(acl->args);
 		free(acl);
 	}
 	list_for_each_safe(sr, srt, &px->switch_rules, list) {
@@ -630,14 +604,14 @@ void proxy_free(struct proxy *px)
 	free(px->req_caps);
 	free(px->rsp_caps);
 	free(px->cookie_name);
-	free_words(px->cookie_args);
+	cfg_words_free(px->cookie_args);
 	free(px->xdp_reason);
 	free(px->stats.uri);
 	free(px->stats.realm);
-	free_words(px->stats.auth);
+	cfg_words_free(px->stats.auth);
 	free(px->stats.node);
 	free(px->stats.desc);
-	free_words(px->stats.scope);
+	cfg_words_free(px->stats.scope);
 	pthread_mutex_destroy(&px->lock);
 	free(px);
 }
@@ -672,7 +646,7 @@ static struct cond *cond_dup(const struct cond *c)
 		return NULL;
 	n->unless = c->unless;
 	n->nwords = c->nwords;
-	n->words = dup_words(c->words, c->nwords);
+	n->words = cfg_dup_words(c->words, c->nwords);
 	if (!n->words) {
 		free(n);
 		return NULL;
@@ -692,7 +666,7 @@ static int rules_copy(struct list_head *dst, const struct list_head *src)
 		n->loc = r->loc;
 		n->nargs = r->nargs;
 		n->kw = xstrdup(r->kw);
-		n->args = dup_words(r->args, r->nargs);
+		n->args = cfg_dup_words(r->args, r->nargs);
 		if (!n->kw || !n->args)
 			return -1;
 		if (r->cond && !(n->cond = cond_dup(r->cond)))
@@ -745,8 +719,8 @@ int proxy_inherit(struct proxy *px, const struct proxy *def)
 
 		while (def->cookie_args[n])
 			n++;
-		free_words(px->cookie_args);
-		px->cookie_args = dup_words(def->cookie_args, n);
+		cfg_words_free(px->cookie_args);
+		px->cookie_args = cfg_dup_words(def->cookie_args, n);
 		if (!px->cookie_args)
 			return -ENOMEM;
 	}
@@ -768,12 +742,12 @@ int proxy_inherit(struct proxy *px, const struct proxy *def)
 			return -ENOMEM;
 		for (n = 0; ds->auth && ds->auth[n]; n++)
 			;
-		free_words(st->auth);
-		st->auth = ds->auth ? dup_words(ds->auth, n) : NULL;
+		cfg_words_free(st->auth);
+		st->auth = ds->auth ? cfg_dup_words(ds->auth, n) : NULL;
 		for (n = 0; ds->scope && ds->scope[n]; n++)
 			;
-		free_words(st->scope);
-		st->scope = ds->scope ? dup_words(ds->scope, n) : NULL;
+		cfg_words_free(st->scope);
+		st->scope = ds->scope ? cfg_dup_words(ds->scope, n) : NULL;
 		if ((ds->auth && !st->auth) || (ds->scope && !st->scope))
 			return -ENOMEM;
 	}

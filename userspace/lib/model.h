@@ -429,6 +429,9 @@ struct model {
 struct model *model_new(void);
 void model_free(struct model *m);
 const char *model_intern_file(struct model *m, const char *file);
+/* Free one `log` target (not in a list), or unlink and free a whole list. */
+void log_target_free(struct log_target *lt);
+void logs_free(struct list_head *logs);
 
 /*
  * A new proxy with HAProxy's defaults (mode tcp, retries 3, roundrobin, a

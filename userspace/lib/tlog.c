@@ -58,11 +58,11 @@ void tlog_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
 	}
 }
 
-static const char *const tlog_levels[] = {
+const char *const tlog_levels[] = {
 	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", NULL,
 };
 
-static const char *const tlog_formats[] = {
+const char *const tlog_formats[] = {
 	[TLOG_F_RFC3164] = "rfc3164",	[TLOG_F_LOCAL] = "local", [TLOG_F_RFC5424] = "rfc5424",
 	[TLOG_F_PRIORITY] = "priority", [TLOG_F_SHORT] = "short", [TLOG_F_TIMED] = "timed",
 	[TLOG_F_ISO] = "iso",		[TLOG_F_RAW] = "raw",	  NULL,

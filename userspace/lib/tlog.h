@@ -71,6 +71,9 @@ int tlog_format(const struct log_target *lt, int level, const char *line, char *
 
 /* Syslog facility names, NULL-terminated; the index is the facility number. */
 extern const char *const tlog_facilities[];
+/* Level names (the index is the level) and `format` names (by TLOG_F_*), NULL-terminated. */
+extern const char *const tlog_levels[];
+extern const char *const tlog_formats[];
 
 /* Log a mode tcp connection with t->fmt (or the tcplog format). */
 void tlog_tcp(const struct tlog_tcp *t);
