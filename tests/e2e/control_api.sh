@@ -9,8 +9,6 @@ if [ -z "${XLB_IN_NS:-}" ]; then
 fi
 ip link set lo up
 . "$(dirname "$0")/lib.sh"
-# ok_if DESCRIPTION EXPRESSION: ok when the shell expression (eval'd) succeeds
-ok_if() { if eval "$2"; then ok "$1"; else fail "$1"; fi; }
 
 P1=$(t_port); P2=$(t_port); P3=$(t_port); PDEAD=$(t_port); FE=$(t_port); PAPI=$(t_port)
 
@@ -19,7 +17,7 @@ OPER=$T_TMP/oper.sock
 USER=$T_TMP/user.sock
 # on SOCKET COMMAND-LINE: the raw answer
 on() { printf '%s\n' "$2" | socat -t 5 - UNIX-CONNECT:"$1"; }
-api() { on "$ADMIN" "$*"; }
+API_SOCK=$ADMIN
 first_line() { head -n1; }
 
 demo s1 127.0.0.1:$P1

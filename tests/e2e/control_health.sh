@@ -8,29 +8,9 @@ if [ -z "${XLB_IN_NS:-}" ]; then
 fi
 ip link set lo up
 . "$(dirname "$0")/lib.sh"
-# ok_if DESCRIPTION EXPRESSION: ok when the shell expression (eval'd) succeeds
-ok_if() { if eval "$2"; then ok "$1"; else fail "$1"; fi; }
 
 SOCK=$T_TMP/lbd.sock
-api() { echo "$*" | socat -t 5 - UNIX-CONNECT:"$SOCK"; }
-# srv_status B/S: the status column of `show stat` for a server
-srv_status() {
-	api "show stat" | awk -F, -v px="${1%/*}" -v sv="${1#*/}" '$1==px && $2==sv {print $18}'
-}
-# wait_status B/S STATUS TIMEOUT_MS: prints the ms it took, returns 1 on timeout
-wait_status() {
-	local t0 i n=$(($3 / 20))
-	t0=$(date +%s%N)
-	for ((i = 0; i < n; i++)); do
-		if [ "$(srv_status "$1")" = "$2" ]; then
-			echo $((($(date +%s%N) - t0) / 1000000))
-			return 0
-		fi
-		sleep 0.02
-	done
-	echo "timeout"
-	return 1
-}
+API_SOCK=$SOCK
 # up_or_going B/S: "UP" when the server is up, even with a failed check under way
 # ("UP 1/2" on a loaded machine); else its status
 up_or_going() {
@@ -233,7 +213,7 @@ api "disable server fresh/mnt; set server fresh/mnt addr 127.0.0.1 port $PDEAD" 
 api "disable server fresh/dead; set server fresh/dead addr 127.0.0.1 port $P2" >/dev/null
 api "enable server fresh/mnt; enable server fresh/dead" >/dev/null
 expect_eq "a DOWN server leaving maintenance is UP at once" "$(up_or_going fresh/dead)" "UP"
-dt=$(wait_status fresh/mnt DOWN 1500)
+dt=$(wait_status_ms fresh/mnt DOWN 1500)
 ok_if "an UP server leaving maintenance is checked at once, DOWN at its first failure (${dt} ms)" \
 	'[ "$dt" != timeout ]'
 # inter 5s, fall 4: without fastinter the 4 failures would take 15 s.
@@ -241,7 +221,7 @@ ok_if "an UP server leaving maintenance is checked at once, DOWN at its first fa
 # is checked at once, the next three fastinter apart.
 expect_eq "fastinter: the server is fully UP first" "$(srv_status fast/a)" "UP"
 api "set server fast/a addr 127.0.0.1 port $PDEAD" >/dev/null
-dt=$(wait_status fast/a DOWN 3000)
+dt=$(wait_status_ms fast/a DOWN 3000)
 ok_if "fastinter: 4 failed checks 100 ms apart mark it DOWN in ${dt} ms (inter 5s: 15 s)" \
 	'[ "$dt" != timeout ]'
 # DOWN after its first check (fall 1): then checked every downinter, not inter or fastinter.
@@ -283,7 +263,7 @@ sleep 0.5
 nlog=$(wc -l <"$T_TMP/lbd.log")
 kill $S1
 t_kill=$(date +%s%N)
-dt=$(wait_status web/s1 DOWN 6000)
+dt=$(wait_status_ms web/s1 DOWN 6000)
 # At most fall 3 * inter 200 + timeout check 300, plus one interval for the
 # check already scheduled when the server died: 1.1 s. The bound leaves room
 # for a loaded machine (checks and polls run late, never early); that it
@@ -315,7 +295,7 @@ ok_if "at most the request in flight at the kill failed ($errs)" '[ "$errs" -le 
 nlog=$(wc -l <"$T_TMP/lbd.log")
 demo s1 127.0.0.1:$P1
 S1=${T_PIDS[-1]}
-dt=$(wait_status web/s1 UP 6000)
+dt=$(wait_status_ms web/s1 UP 6000)
 # rise 2 * inter 200: at most 0.4 s, bounded for a loaded machine; the count
 # of checks is shown by webl's log lines.
 ok_if "restarted server back UP after rise=2 checks in ${dt}ms (expected <= 2*200ms; bound 3000ms)" \

@@ -8,8 +8,6 @@ if [ -z "${XLB_IN_NS:-}" ]; then
 fi
 ip link set lo up
 . "$(dirname "$0")/lib.sh"
-# ok_if DESCRIPTION EXPRESSION: ok when the shell expression (eval'd) succeeds
-ok_if() { if eval "$2"; then ok "$1"; else fail "$1"; fi; }
 
 P1=$(t_port); P2=$(t_port); FE=$(t_port)
 ADMIN=$T_TMP/admin.sock

@@ -10,25 +10,13 @@ if [ -z "${XLB_IN_NS:-}" ]; then
 fi
 ip link set lo up
 . "$(dirname "$0")/lib.sh"
-# ok_if DESCRIPTION EXPRESSION: ok when the shell expression (eval'd) succeeds
-ok_if() { if eval "$2"; then ok "$1"; else fail "$1"; fi; }
 
 P1=$(t_port); P2=$(t_port); P3=$(t_port); P4=$(t_port); FE=$(t_port); FE2=$(t_port)
 ADMIN=$T_TMP/admin.sock
 USER=$T_TMP/user.sock
 NEWSOCK=$T_TMP/new.sock
-api() { printf '%s\n' "$*" | socat -t 10 - UNIX-CONNECT:"$ADMIN"; }
-srv_status() {
-	api "show stat" | awk -F, -v px="${1%/*}" -v sv="${1#*/}" '$1==px && $2==sv {print $18}'
-}
-wait_status() {
-	local i
-	for ((i = 0; i < $3 / 50; i++)); do
-		[ "$(srv_status "$1")" = "$2" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
+API_SOCK=$ADMIN
+API_TIMEOUT=10
 
 demo s1 127.0.0.1:$P1
 demo s2 127.0.0.1:$P2

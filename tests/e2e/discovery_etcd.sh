@@ -58,7 +58,6 @@ served_by() {
 	for ((i = 0; i < $1; i++)); do get http://127.0.0.1:$FE/; done | sort -u | tr '\n' ' ' |
 		sed 's/ $//'
 }
-ms() { echo $(($(date +%s%N) / 1000000)); }
 
 ETCD_PID=
 start_etcd() {

@@ -37,7 +37,6 @@ xdp_demo_servers
 
 EC=$(t_port); EPP=$(t_port)
 ec() { etcdctl --endpoints http://127.0.0.1:$EC --dial-timeout 2s --command-timeout 5s "$@"; }
-ms() { echo $(($(date +%s%N) / 1000000)); }
 etcd --name e1 --data-dir "$T_TMP/etcd" \
 	--listen-client-urls http://127.0.0.1:$EC --advertise-client-urls http://127.0.0.1:$EC \
 	--listen-peer-urls http://127.0.0.1:$EPP --initial-advertise-peer-urls http://127.0.0.1:$EPP \
@@ -74,7 +73,7 @@ if ! kill -0 $LBD_PID 2>/dev/null; then
 	sed 's/^/#   /' "$T_TMP/lbd.log"
 	exit 1
 fi
-api() { echo "$*" | socat -t 5 - "UNIX-CONNECT:$SOCK"; }
+API_SOCK=$SOCK
 vip() { in_cli curl -s -m 3 http://198.51.100.100/"${1:-}"; }
 served() {
 	local i

@@ -156,7 +156,7 @@ API=$T_TMP/lbd.sock
 write_cfg "$T_TMP/lbd.cfg" "$FE" "$API"
 start_lbd "$T_TMP/lbd.cfg" || fail "lbd starts"
 wait_port 127.0.0.1 "$FE" 5
-api() { printf '%s\n' "$*" | socat -t 5 - UNIX-CONNECT:"$API"; }
+API_SOCK=$API
 
 # curl -si; prints the response head lowercased names: "set-cookie: ..." etc.
 head_of() { # URL [curl args]

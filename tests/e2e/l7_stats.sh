@@ -16,7 +16,7 @@ ip link set lo up
 
 P1=$(t_port); P2=$(t_port); P3=$(t_port); ST=$(t_port); FE=$(t_port); TLS=$(t_port)
 API=$T_TMP/api.sock
-api() { printf '%s\n' "$*" | socat -t 5 - UNIX-CONNECT:"$API"; }
+API_SOCK=$API
 # hdr NAME: the value of a response header in curl -si output on stdin
 hdr() { tr -d '\r' | awk -v n="$1" 'BEGIN{IGNORECASE=1} $0=="" {exit} index(tolower($0), tolower(n) ":")==1 {sub(/^[^:]*: */, ""); print}'; }
 code() { get -o /dev/null -w '%{http_code}' "$@"; }

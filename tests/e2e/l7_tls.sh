@@ -65,7 +65,6 @@ out=$(timeout 5 openssl s_client -connect 127.0.0.1:$FE -tls1_2 -cipher DHE-RSA-
 	</dev/null 2>&1)
 check "default DH: a DHE cipher uses a 2048-bit group" grep -q 'Server Temp Key: DH, 2048 bits' <<<"$out"
 expect_eq "a request over TLS is proxied" "$(get -k https://127.0.0.1:$FE/)" s1
-stop_lbd() { kill $LBD_PID 2>/dev/null; wait $LBD_PID 2>/dev/null; }
 stop_lbd
 
 # ---- ssl-max-ver / no-tlsv13 / force-tlsv12 ----
@@ -182,18 +181,7 @@ demo tsc 127.0.0.1:$TSC -s "$T_TMP/srv.pem" -a "$T_TMP/clientca.pem"
 demo tsbad 127.0.0.1:$TSB
 demo plain 127.0.0.1:$PLAIN
 SOCK=$T_TMP/lbd.sock
-api() { echo "$*" | socat -t 5 - UNIX-CONNECT:"$SOCK"; }
-srv_status() {
-	api "show stat" | awk -F, -v px="${1%/*}" -v sv="${1#*/}" '$1==px && $2==sv {print $18}'
-}
-wait_status() { # B/S STATUS SECONDS
-	local i
-	for ((i = 0; i < $3 * 20; i++)); do
-		[ "$(srv_status "$1")" = "$2" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
+API_SOCK=$SOCK
 FE2=$(t_port)
 srv_cfg() {
 	cat >"$T_TMP/srv.cfg" <<CFG
@@ -273,11 +261,11 @@ expect_eq "crt: the client certificate is sent" \
 # response is awaited (502), a race haproxy 2.6 shows too
 nocrt=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "x-be: nocrt" "http://127.0.0.1:$FE2/")
 check "no crt for a server that requires one: 502 or 503 ($nocrt)" grep -qx "50[23]" <<<"$nocrt"
-check "an HTTP check over TLS passes" wait_status chk/good UP 5
-check "a server whose TLS fails is DOWN" wait_status chk/bad DOWN 5
-check "check-ssl on another port: a TLS TCP check passes" wait_status chk/tcpok UP 5
-check "ssl with another check port: the check is in clear" wait_status chk/plainchk UP 5
-check "no-check-ssl: a plain check on the server's port" wait_status chk/nochkssl UP 5
+check "an HTTP check over TLS passes" wait_status chk/good UP 5000
+check "a server whose TLS fails is DOWN" wait_status chk/bad DOWN 5000
+check "check-ssl on another port: a TLS TCP check passes" wait_status chk/tcpok UP 5000
+check "ssl with another check port: the check is in clear" wait_status chk/plainchk UP 5000
+check "no-check-ssl: a plain check on the server's port" wait_status chk/nochkssl UP 5000
 check "the failed TLS check gives the reason" \
 	grep -q "L6RSP\|Layer6" <<<"$(api "show servers state chk" ; api "show stat"; cat "$T_TMP/lbd.log")"
 

@@ -36,6 +36,12 @@ expect_eq() {
 	fi
 }
 
+# ok_if DESCRIPTION EXPRESSION: ok when the shell expression (eval'd) succeeds
+ok_if() { if eval "$2"; then ok "$1"; else fail "$1"; fi; }
+
+# ms: the time now in milliseconds
+ms() { echo $(($(date +%s%N) / 1000000)); }
+
 t_cleanup() {
 	local p ns
 	for p in "${T_PIDS[@]}"; do
@@ -156,6 +162,44 @@ start_lbd() {
 	T_PIDS+=($LBD_PID)
 	sleep 0.2
 	kill -0 $LBD_PID 2>/dev/null
+}
+
+# stop_lbd: SIGTERM, and SIGKILL if lbd is still there after 3s
+stop_lbd() {
+	local i
+	kill $LBD_PID 2>/dev/null
+	for ((i = 0; i < 30; i++)); do
+		kill -0 $LBD_PID 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 $LBD_PID 2>/dev/null
+	wait $LBD_PID 2>/dev/null
+}
+
+# api COMMAND...: lbd's answer to one command line on the stats socket
+# $API_SOCK (set by the test; socat's timeout is API_TIMEOUT, 5 s by default)
+api() { printf '%s\n' "$*" | socat -t "${API_TIMEOUT:-5}" - UNIX-CONNECT:"$API_SOCK"; }
+# srv_status B/S: the status column of `show stat` for a server
+srv_status() {
+	api "show stat" | awk -F, -v px="${1%/*}" -v sv="${1#*/}" '$1==px && $2==sv {print $18}'
+}
+# wait_status B/S STATUS TIMEOUT_MS: wait until the server has STATUS;
+# returns 1 on timeout
+wait_status() { wait_status_ms "$@" >/dev/null; }
+# wait_status_ms B/S STATUS TIMEOUT_MS: the same, and prints the ms it took
+# ("timeout" on timeout)
+wait_status_ms() {
+	local t0 i n=$(($3 / 20))
+	t0=$(date +%s%N)
+	for ((i = 0; i < n; i++)); do
+		if [ "$(srv_status "$1")" = "$2" ]; then
+			echo $((($(date +%s%N) - t0) / 1000000))
+			return 0
+		fi
+		sleep 0.02
+	done
+	echo "timeout"
+	return 1
 }
 
 # curl through the balancer: prints the body

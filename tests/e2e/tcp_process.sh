@@ -14,17 +14,6 @@ ip link set lo up
 P1=$(t_port); FE=$(t_port); FE2=$(t_port)
 demo s1 127.0.0.1:$P1
 
-# stop_lbd: SIGTERM, and SIGKILL if lbd is still there after 3s
-stop_lbd() {
-	local i
-	kill $LBD_PID 2>/dev/null
-	for ((i = 0; i < 30; i++)); do
-		kill -0 $LBD_PID 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 $LBD_PID 2>/dev/null
-	wait $LBD_PID 2>/dev/null
-}
 # gone PID TENTHS: true when PID exits within TENTHS tenths of a second
 gone() {
 	local i

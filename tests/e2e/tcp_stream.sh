@@ -67,17 +67,6 @@ run_cfg() {
 		sed 's/^/#   /' "$T_TMP/lbd.log"
 	fi
 }
-# stop_lbd: SIGTERM, and SIGKILL if lbd is still there after 3s
-stop_lbd() {
-	local i
-	kill $LBD_PID 2>/dev/null
-	for ((i = 0; i < 30; i++)); do
-		kill -0 $LBD_PID 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 $LBD_PID 2>/dev/null
-	wait $LBD_PID 2>/dev/null
-}
 # tcplog lines go to lbd's stdout, which start_lbd writes to $T_TMP/lbd.log
 LOGS="global
     log stdout format raw local0"

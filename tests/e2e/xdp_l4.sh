@@ -74,7 +74,7 @@ if ! kill -0 $LBD_PID 2>/dev/null; then
 	cat "$T_TMP/lbd.log"
 	exit 1
 fi
-api() { echo "$*" | socat -t 5 - "UNIX-CONNECT:$SOCK"; }
+API_SOCK=$SOCK
 
 check "XDP program attached natively to c0" sh -c "ip -d link show c0 | grep -q 'xdp '"
 check "maps pinned under the pin root" test -e "$PIN/vips"
