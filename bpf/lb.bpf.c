@@ -29,9 +29,31 @@ const volatile __u64 nh_cache_ns = XLB_NH_CACHE_NS; /* a cached next hop is look
 
 #define XLB_PICK_TRIES_MAX 16
 
-static __always_inline bool xlb_srv_pickable(const struct xlb_server *s, __u8 family)
+/*
+ * May a new flow of this family go to server *id? When not because of the
+ * family, *stat says so.
+ */
+static __always_inline bool xlb_srv_try(const __u32 *id, __u8 family, __u32 *stat)
 {
-	return (s->flags & (XLB_SRV_VALID | XLB_SRV_DRAIN)) == XLB_SRV_VALID && s->family == family;
+	const struct xlb_server *s = bpf_map_lookup_elem(&servers, id);
+
+	if (!s)
+		return false;
+	if ((s->flags & (XLB_SRV_VALID | XLB_SRV_DRAIN)) == XLB_SRV_VALID && s->family == family)
+		return true;
+	if (s->family && s->family != family)
+		*stat = XLB_STAT_FAMILY;
+	return false;
+}
+
+static __always_inline bool xlb_addr_eq(const __be32 *a, const __be32 *b)
+{
+	return !((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]));
+}
+
+static __always_inline bool xlb_addr_zero(const __be32 *a)
+{
+	return !(a[0] | a[1] | a[2] | a[3]);
 }
 
 /*
@@ -41,7 +63,6 @@ static __always_inline bool xlb_srv_pickable(const struct xlb_server *s, __u8 fa
 static __always_inline __u32 xlb_pick(__u32 be_idx, struct xlb_backend *be, const struct xlb_pkt *p,
 				      __u32 *stat)
 {
-	struct xlb_server *s;
 	__u32 key, *id, i;
 
 	*stat = XLB_STAT_NO_SERVER;
@@ -58,13 +79,8 @@ static __always_inline __u32 xlb_pick(__u32 be_idx, struct xlb_backend *be, cons
 			id = bpf_map_lookup_elem(&rr_slots, &key);
 			if (!id)
 				break;
-			s = bpf_map_lookup_elem(&servers, id);
-			if (!s)
-				continue;
-			if (xlb_srv_pickable(s, p->family))
+			if (xlb_srv_try(id, p->family, stat))
 				return *id;
-			if (s->family && s->family != p->family)
-				*stat = XLB_STAT_FAMILY;
 		}
 		return XLB_NO_SERVER;
 	}
@@ -73,15 +89,8 @@ static __always_inline __u32 xlb_pick(__u32 be_idx, struct xlb_backend *be, cons
 			return XLB_NO_SERVER;
 		key = be->ring * XLB_MAGLEV_SIZE + xlb_hash_addr(p->t.src) % XLB_MAGLEV_SIZE;
 		id = bpf_map_lookup_elem(&maglev, &key);
-		if (!id)
-			return XLB_NO_SERVER;
-		s = bpf_map_lookup_elem(&servers, id);
-		if (!s)
-			return XLB_NO_SERVER;
-		if (xlb_srv_pickable(s, p->family))
+		if (id && xlb_srv_try(id, p->family, stat))
 			return *id;
-		if (s->family && s->family != p->family)
-			*stat = XLB_STAT_FAMILY;
 	}
 	return XLB_NO_SERVER;
 }
@@ -119,11 +128,6 @@ static __always_inline __u32 xlb_tuple_hash(const struct xlb_tuple *t)
 }
 
 #define XLB_NS_PER_S 1000000000ULL
-
-static __always_inline bool xlb_addr_eq(const __be32 *a, const __be32 *b)
-{
-	return !((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]));
-}
 
 /* Do two reverse entries belong to the same client tuple (client and VIP)? */
 static __always_inline bool xlb_rev_same_owner(const struct xlb_rev_flow *a,
@@ -525,22 +529,22 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 
 	x.daddr = nf->srv_addr;
 	x.dport = nf->srv_port;
+	__builtin_memset(nf->snat_addr, 0, 16);
 	if (nf->fwd == XLB_FWD_FULLNAT) {
 		__u32 fib_flags = 0;
 
 		/* Source: the backend's `source`, else the global one, else the route's. */
-		__builtin_memset(nf->snat_addr, 0, 16);
 		if (p->family == 4) {
 			__be32 a = be->snat4 ? be->snat4 : (c ? c->snat4 : 0);
 
 			if (a)
 				xlb_v4_mapped(nf->snat_addr, a);
-		} else if (be->snat6[0] | be->snat6[1] | be->snat6[2] | be->snat6[3]) {
+		} else if (!xlb_addr_zero(be->snat6)) {
 			__builtin_memcpy(nf->snat_addr, be->snat6, 16);
 		} else if (c) {
 			__builtin_memcpy(nf->snat_addr, c->snat6, 16);
 		}
-		if (!(nf->snat_addr[0] | nf->snat_addr[1] | nf->snat_addr[2] | nf->snat_addr[3]))
+		if (xlb_addr_zero(nf->snat_addr))
 			fib_flags = BPF_FIB_LOOKUP_SRC;
 		x.saddr = nf->snat_addr; /* ignored with BPF_FIB_LOOKUP_SRC */
 		x.sport = 0;
@@ -550,8 +554,7 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 				xlb_v4_mapped(nf->snat_addr, sc->fib.ipv4_src);
 			else if (p->family == 6)
 				__builtin_memcpy(nf->snat_addr, sc->fib.ipv6_src, 16);
-			if (!(nf->snat_addr[0] | nf->snat_addr[1] | nf->snat_addr[2] |
-			      nf->snat_addr[3])) {
+			if (xlb_addr_zero(nf->snat_addr)) {
 				xlb_count(st, XLB_STAT_NO_SNAT_ADDR);
 				if (vs)
 					vs->snat_fail++;
@@ -572,7 +575,6 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, struct xlb_pkt *p,
 		}
 		x.sport = nf->snat_port;
 	} else {
-		__builtin_memset(nf->snat_addr, 0, 16);
 		nf->snat_port = 0;
 		x.saddr = p->t.src;
 		x.sport = p->t.sport;

@@ -32,6 +32,7 @@
 
 #include "algo.h"
 #include "maps.h"
+#include "fixture.h"
 #include "stubs.h"
 #include "t.h"
 #include "xdp_pass.skel.h"
@@ -50,23 +51,6 @@ static void srv_mac(uint8_t *mac, int n)
 	const uint8_t m[6] = { 0x02, 0, 0, 0, 0x01, (uint8_t)n };
 
 	memcpy(mac, m, 6);
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	if (rc)
-		printf("# command failed (%d): %s\n", rc, cmd);
-	return rc;
 }
 
 static int ifx_c, ifx_s; /* ifindex of xc0, xs0 */
@@ -267,6 +251,14 @@ static int run(const uint8_t *in, size_t len, int ifindex, uint8_t *out, uint32_
 	return o.retval;
 }
 
+/* Run k in from ifindex; returns the verdict. */
+static int run_pkt(const struct pkt *k, int ifindex)
+{
+	uint8_t in[2048];
+
+	return run(in, build(k, in), ifindex, NULL, NULL);
+}
+
 /* Run k in from ifindex; expect verdict and, when want != NULL, exactly that frame out. */
 static void expect(const char *what, const struct pkt *k, int ifindex, int verdict,
 		   const struct pkt *want)
@@ -311,139 +303,6 @@ static uint64_t stat_delta(int i)
 static const struct lb_algo_ops t_rr = { .name = "roundrobin", .l4_ok = true };
 static const struct lb_algo_ops t_src = { .name = "source", .l4_ok = true, .hashed = true };
 static const struct lb_algo_ops t_lc = { .name = "leastconn" };
-
-static struct model M;
-
-static struct proxy *mk_proxy(const char *name, unsigned cap, enum px_mode mode)
-{
-	struct proxy *px = calloc(1, sizeof(*px));
-
-	px->name = strdup(name);
-	px->cap = cap;
-	px->mode = mode;
-	list_init(&px->binds);
-	list_init(&px->acls);
-	list_init(&px->switch_rules);
-	list_init(&px->http_req_rules);
-	list_init(&px->http_rsp_rules);
-	list_init(&px->tcp_req_rules);
-	list_init(&px->logs);
-	list_init(&px->servers);
-	list_init(&px->http_check_rules);
-	pthread_mutex_init(&px->lock, NULL);
-	list_add_tail(&px->list, &M.proxies);
-	return px;
-}
-
-static void set_sa(struct sockaddr_storage *ss, const char *addr, int port)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (strchr(addr, ':')) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		inet_pton(AF_INET6, addr, &s6->sin6_addr);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		inet_pton(AF_INET, addr, &s4->sin_addr);
-	}
-}
-
-static struct bind *mk_bind(struct proxy *fe, const char *addr, int port, enum bind_proto proto)
-{
-	struct bind *b = calloc(1, sizeof(*b));
-
-	b->fe = fe;
-	set_sa(&b->addr, addr, port);
-	b->proto = proto;
-	b->fd = -1;
-	b->inherited_fd = -1;
-	list_add_tail(&b->list, &fe->binds);
-	return b;
-}
-
-static struct proxy *mk_backend(const char *name, const struct lb_algo_ops *algo, enum fwd_mode fwd)
-{
-	struct proxy *be = mk_proxy(name, PX_CAP_BE, PX_MODE_TCP);
-
-	be->algo = algo;
-	be->fwd = fwd;
-	return be;
-}
-
-static struct proxy *mk_frontend(const char *name, struct proxy *be, const char *addr, int port,
-				 enum bind_proto proto)
-{
-	struct proxy *fe = mk_proxy(name, PX_CAP_FE, PX_MODE_TCP);
-
-	fe->default_backend = be;
-	mk_bind(fe, addr, port, proto);
-	return fe;
-}
-
-static uint32_t next_id = 1;
-
-static struct server *mk_server(struct proxy *be, const char *name, const char *addr, int port,
-				int weight)
-{
-	struct server *s = calloc(1, sizeof(*s));
-
-	s->be = be;
-	s->name = strdup(name);
-	s->id = next_id++;
-	set_sa(&s->addr, addr, port);
-	s->weight = weight;
-	s->iweight = weight;
-	s->hash_key = lb_hash_bytes(name, strlen(name));
-	list_add_tail(&s->list, &be->servers);
-	return s;
-}
-
-/* What backend_recalc does for these tests: the usable servers, then the XDP hook. */
-static void recalc(struct proxy *be)
-{
-	struct server *s;
-	struct lb_pool *p = be->pool;
-
-	if (!p) {
-		p = calloc(1, sizeof(*p));
-		p->srv = calloc(64, sizeof(*p->srv));
-		be->pool = p;
-	}
-	p->n = 0;
-	p->tot_weight = 0;
-	list_for_each(s, &be->servers, list) {
-		if (s->admin == SRV_ADMIN_READY && s->chk_state == SRV_CHK_UP && s->weight > 0 &&
-		    !s->removed) {
-			p->srv[p->n++] = s;
-			p->tot_weight += s->weight;
-		}
-	}
-	pthread_mutex_lock(&be->lock);
-	xlb_maps_change_hook(be, NULL);
-	pthread_mutex_unlock(&be->lock);
-}
-
-/* The pool as recalc() makes it, without telling the XDP tier (to predict its next table). */
-static void recalc_pool_only(struct proxy *be)
-{
-	struct server *s;
-	struct lb_pool *p = be->pool;
-
-	p->n = 0;
-	p->tot_weight = 0;
-	list_for_each(s, &be->servers, list) {
-		if (s->admin == SRV_ADMIN_READY && s->chk_state == SRV_CHK_UP && s->weight > 0 &&
-		    !s->removed) {
-			p->srv[p->n++] = s;
-			p->tot_weight += s->weight;
-		}
-	}
-}
 
 /* ---- Helpers on tuples and flows ---- */
 
@@ -765,9 +624,8 @@ static void t_rr_order(void)
 				  .proto = IPPROTO_TCP,
 				  .flags = 0x02 };
 		struct xlb_tuple t = tuple("172.16.1.1", 30000 + i, "10.0.0.100", 80, IPPROTO_TCP);
-		uint8_t buf[256];
 
-		run(buf, build(&in, buf), ifx_c, NULL, NULL);
+		run_pkt(&in, ifx_c);
 		got[i] = flow_srv(&t, NULL);
 		cnt1 += got[i] == s_t1->id;
 	}
@@ -809,7 +667,6 @@ static void t_maglev(void)
 				  .flags = 0x02 };
 		struct xlb_tuple t;
 		struct server *want;
-		uint8_t buf[256];
 		__be32 a[4];
 		int64_t got;
 
@@ -829,7 +686,7 @@ static void t_maglev(void)
 		else
 			want = be_s->pool->srv[tab[lb_hash_addr((struct sockaddr *)&ss) %
 						   LB_MAGLEV_SIZE]];
-		run(buf, build(&in, buf), ifx_c, NULL, NULL);
+		run_pkt(&in, ifx_c);
 		t = tuple(src, 1000 + i, in.dst, 80, IPPROTO_TCP);
 		got = flow_srv(&t, NULL);
 		bad += got != want->id;
@@ -860,9 +717,8 @@ static void t_maglev(void)
 				  .flags = 0x02 };
 		struct xlb_tuple t = tuple("10.0.0.2", 41000, "10.0.0.101", 80, IPPROTO_TCP);
 		struct xlb_flow f;
-		uint8_t buf[256];
 
-		run(buf, build(&in, buf), ifx_c, NULL, NULL);
+		run_pkt(&in, ifx_c);
 		T_OK(flow_srv(&t, &f) >= 0 && f.srv_port == htons(80),
 		     "a server without port gets the VIP's port");
 	}
@@ -966,12 +822,12 @@ static void t_udp(void)
 			  .payload = "query" };
 	struct pkt out;
 	struct xlb_cfg c, c0;
-	uint8_t m12[6], buf[256];
+	uint8_t m12[6];
 	uint16_t port;
 
 	srv_mac(m12, 12);
 	stats_mark();
-	run(buf, build(&in, buf), ifx_c, NULL, NULL);
+	run_pkt(&in, ifx_c);
 	T_STAT(XLB_STAT_NEW_FLOW, 1, "UDP first packet");
 	port = snat_port_of(&t);
 	T_EQ_INT(flow_srv(&t, NULL), s_u->id, "UDP: flow to its server");
@@ -1029,27 +885,27 @@ static void t_udp(void)
 		f.last_seen = s;
 		bpf_map_update_elem(fd_fl, &t, &f, BPF_EXIST);
 		stats_mark();
-		run(buf, build(&in, buf), ifx_c, NULL, NULL);
+		run_pkt(&in, ifx_c);
 		xlb_maps_lookup_flow(&t, &f);
 		T_STAT(XLB_STAT_FWD, 1, "UDP, stamp 0.5 s old");
 		T_OK(f.last_seen == s, "a stamp younger than 1 s is not rewritten");
 		f.last_seen = s = coarse_ns() - 1500000000ULL;
 		bpf_map_update_elem(fd_fl, &t, &f, BPF_EXIST);
-		run(buf, build(&in, buf), ifx_c, NULL, NULL);
+		run_pkt(&in, ifx_c);
 		xlb_maps_lookup_flow(&t, &f);
 		T_OK(f.last_seen > s + 1000000000ULL, "a stamp 1.5 s old is refreshed");
 
 		f.last_seen = coarse_ns() - XLB_UDP_TIMEOUT_NS - 500000000ULL;
 		bpf_map_update_elem(fd_fl, &t, &f, BPF_EXIST);
 		stats_mark();
-		run(buf, build(&in, buf), ifx_c, NULL, NULL);
+		run_pkt(&in, ifx_c);
 		T_STAT(XLB_STAT_REPICK_EXPIRED, 0,
 		       "stamp 30.5 s old (the flow may be 29.5 s idle)");
 		xlb_maps_lookup_flow(&t, &f);
 		f.last_seen = coarse_ns() - XLB_UDP_TIMEOUT_NS - 1500000000ULL;
 		bpf_map_update_elem(fd_fl, &t, &f, BPF_EXIST);
 		stats_mark();
-		run(buf, build(&in, buf), ifx_c, NULL, NULL);
+		run_pkt(&in, ifx_c);
 		T_STAT(XLB_STAT_REPICK_EXPIRED, 1, "stamp 31.5 s old: idle for over 30 s");
 		T_EQ_INT(flow_srv(&t, NULL), s_u->id, "UDP: re-picked the same server");
 		close(fd_fl);
@@ -1063,11 +919,11 @@ static void t_udp(void)
 	usleep(30000); /* the program reads the coarse clock: a few ticks */
 	stats_mark();
 	in.udp_nocsum = false;
-	run(buf, build(&in, buf), ifx_c, NULL, NULL);
+	run_pkt(&in, ifx_c);
 	T_STAT(XLB_STAT_REPICK_EXPIRED, 1, "UDP after the idle timeout");
 	xlb_maps_set_cfg(&c0);
 	stats_mark();
-	run(buf, build(&in, buf), ifx_c, NULL, NULL);
+	run_pkt(&in, ifx_c);
 	T_STAT(XLB_STAT_REPICK_EXPIRED, 0, "UDP within the timeout");
 }
 
@@ -1084,11 +940,11 @@ static void t_v6(void)
 			  .proto = IPPROTO_TCP,
 			  .flags = 0x02 };
 	struct pkt out;
-	uint8_t m10[6], buf[256];
+	uint8_t m10[6];
 	uint16_t port;
 
 	srv_mac(m10, 10); /* fd01::10 has the MAC of 10.1.0.10 */
-	run(buf, build(&in, buf), ifx_c, NULL, NULL);
+	run_pkt(&in, ifx_c);
 	T_EQ_INT(flow_srv(&t, NULL), s_6->id, "IPv6 SYN: flow to the v6 server");
 	port = snat_port_of(&t);
 	in.flags = 0x10;
@@ -1162,10 +1018,9 @@ static void t_tx_and_vlan(void)
 			  .flags = 0x02 };
 	struct xlb_tuple t = tuple("10.0.0.2", 44000, "10.0.0.103", 80, IPPROTO_TCP);
 	struct pkt out;
-	uint8_t buf[256];
 
 	stats_mark();
-	run(buf, build(&in, buf), ifx_c, NULL, NULL);
+	run_pkt(&in, ifx_c);
 	out = (struct pkt){ .family = 4,
 			    .smac = MAC_XC0,
 			    .dmac = MAC_TXS,
@@ -1232,16 +1087,15 @@ static int syn_one(const char *src, int sport)
 			  .dport = 80,
 			  .proto = IPPROTO_TCP,
 			  .flags = 0x02 };
-	uint8_t buf[256];
 
-	return run(buf, build(&in, buf), ifx_c, NULL, NULL);
+	return run_pkt(&in, ifx_c);
 }
 
 static void t_snat(void)
 {
 	struct xlb_vip_stats vs0, vs1;
 	struct xlb_cfg c, c0;
-	uint8_t buf[256], m10[6];
+	uint8_t m10[6];
 	uint32_t vip;
 	int i, v[3];
 
@@ -1260,7 +1114,7 @@ static void t_snat(void)
 		struct xlb_tuple t = tuple("10.0.0.2", 46000, "10.0.0.105", 80, IPPROTO_TCP);
 		struct pkt out;
 
-		run(buf, build(&in, buf), ifx_c, NULL, NULL);
+		run_pkt(&in, ifx_c);
 		out = (struct pkt){ .family = 4,
 				    .smac = MAC_XS0,
 				    .dmac = m10,
@@ -1365,11 +1219,10 @@ static void t_server_states(void)
 			  .proto = IPPROTO_TCP,
 			  .flags = 0x02 };
 	struct server *cur, *other;
-	uint8_t buf[256];
 	int64_t sid;
 	int i, hits = 0;
 
-	run(buf, build(&in, buf), ifx_c, NULL, NULL);
+	run_pkt(&in, ifx_c);
 	sid = flow_srv(&t, NULL);
 	cur = sid == s_t1->id ? s_t1 : s_t2;
 	other = cur == s_t1 ? s_t2 : s_t1;
@@ -1379,7 +1232,7 @@ static void t_server_states(void)
 	recalc(be_t);
 	in.flags = 0x10;
 	stats_mark();
-	run(buf, build(&in, buf), ifx_c, NULL, NULL);
+	run_pkt(&in, ifx_c);
 	T_EQ_INT(flow_srv(&t, NULL), cur->id, "drain: the existing flow stays");
 	T_STAT(XLB_STAT_REPICK_INVALID, 0, "drain");
 	for (i = 0; i < 4; i++) {
@@ -1388,7 +1241,7 @@ static void t_server_states(void)
 
 		n.sport = 48100 + i;
 		n.flags = 0x02;
-		run(buf, build(&n, buf), ifx_c, NULL, NULL);
+		run_pkt(&n, ifx_c);
 		hits += flow_srv(&nt, NULL) == other->id;
 	}
 	T_EQ_INT(hits, 4, "drain: new flows go to the other server");
@@ -1399,7 +1252,7 @@ static void t_server_states(void)
 	recalc(be_t);
 	in.flags = 0x10;
 	stats_mark();
-	run(buf, build(&in, buf), ifx_c, NULL, NULL);
+	run_pkt(&in, ifx_c);
 	T_EQ_INT(flow_srv(&t, NULL), cur->id, "weight 0: the existing flow stays");
 	T_STAT(XLB_STAT_REPICK_INVALID, 0, "weight 0");
 	for (i = 0, hits = 0; i < 4; i++) {
@@ -1408,7 +1261,7 @@ static void t_server_states(void)
 
 		n.sport = 48110 + i;
 		n.flags = 0x02;
-		run(buf, build(&n, buf), ifx_c, NULL, NULL);
+		run_pkt(&n, ifx_c);
 		hits += flow_srv(&nt, NULL) == other->id;
 	}
 	T_EQ_INT(hits, 4, "weight 0: new flows go to the other server");
@@ -1418,7 +1271,7 @@ static void t_server_states(void)
 	cur->admin = SRV_ADMIN_MAINT;
 	recalc(be_t);
 	stats_mark();
-	run(buf, build(&in, buf), ifx_c, NULL, NULL);
+	run_pkt(&in, ifx_c);
 	T_STAT(XLB_STAT_REPICK_INVALID, 1, "maint");
 	T_EQ_INT(flow_srv(&t, NULL), other->id, "maint: the flow moved to the other server");
 
@@ -1428,7 +1281,7 @@ static void t_server_states(void)
 	other->chk_state = SRV_CHK_DOWN;
 	recalc(be_t);
 	stats_mark();
-	run(buf, build(&in, buf), ifx_c, NULL, NULL);
+	run_pkt(&in, ifx_c);
 	T_STAT(XLB_STAT_REPICK_INVALID, 1, "check down");
 	T_EQ_INT(flow_srv(&t, NULL), cur->id, "check down: the flow moved back");
 	other->chk_state = SRV_CHK_UP;
@@ -1437,7 +1290,7 @@ static void t_server_states(void)
 	/* The explicit override: invalid re-picks at once. */
 	xlb_maps_set_server_state(cur->id, XLB_SRV_INVALID);
 	stats_mark();
-	run(buf, build(&in, buf), ifx_c, NULL, NULL);
+	run_pkt(&in, ifx_c);
 	T_STAT(XLB_STAT_REPICK_INVALID, 1, "xlb_maps_set_server_state(INVALID)");
 	recalc(be_t);
 
@@ -1452,7 +1305,7 @@ static void t_server_states(void)
 			n.sport = 48200 + i;
 			n.flags = 0x02;
 			gt = tuple("10.0.0.2", 48200 + i, "10.0.0.100", 80, IPPROTO_TCP);
-			run(buf, build(&n, buf), ifx_c, NULL, NULL);
+			run_pkt(&n, ifx_c);
 			if (flow_srv(&gt, NULL) == s_t2->id || i == 8)
 				break;
 		}
@@ -1462,7 +1315,7 @@ static void t_server_states(void)
 		recalc(be_t);
 		in.sport = ntohs(gt.sport);
 		stats_mark();
-		run(buf, build(&in, buf), ifx_c, NULL, NULL);
+		run_pkt(&in, ifx_c);
 		T_EQ_INT(flow_srv(&gt, NULL), gone->id, "deleted server: its flow continues");
 		T_STAT(XLB_STAT_REPICK_INVALID, 0, "deleted server");
 		list_add_tail(&gone->list, &be_t->servers);
@@ -1580,10 +1433,10 @@ static void t_nh_cache(void)
 	struct pkt out = in;
 	struct xlb_cfg c0, c1;
 	struct xlb_flow f;
-	uint8_t m13[6], buf[2048];
+	uint8_t m13[6];
 
 	srv_mac(m13, 13);
-	run(buf, build(&in, buf), ifx_c, NULL, NULL);
+	run_pkt(&in, ifx_c);
 	T_OK(flow_srv(&t, &f) == s_n->id && f.nh.at && f.nh.oif == (uint32_t)ifx_s &&
 		     f.nh.iif == (uint32_t)ifx_c && !memcmp(f.nh.dmac, m13, 6) &&
 		     !memcmp(f.nh.smac, MAC_XS0, 6),
@@ -1895,14 +1748,12 @@ static void t_model_changes(void)
 			  .dport = 80,
 			  .proto = IPPROTO_TCP,
 			  .flags = 0x02 };
-	uint8_t buf[256];
 	uint32_t id;
 
 	list_del(&fe_n->list);
 	T_EQ_INT(xlb_maps_sync_model(&M), 0, "sync without frontend fn");
 	stats_mark();
-	T_EQ_INT(run(buf, build(&in, buf), ifx_c, NULL, NULL), XDP_PASS,
-		 "removed frontend: its VIP is gone");
+	T_EQ_INT(run_pkt(&in, ifx_c), XDP_PASS, "removed frontend: its VIP is gone");
 	T_STAT(XLB_STAT_NON_VIP, 1, "removed frontend");
 	list_add_tail(&fe_n->list, &M.proxies);
 	T_EQ_INT(xlb_maps_sync_model(&M), 0, "sync with fn again");
@@ -1913,8 +1764,7 @@ static void t_model_changes(void)
 		xlb_maps_read_vip(id, &vs);
 		T_EQ_INT(vs.packets, 0, "a new VIP starts with zero counters");
 	}
-	T_EQ_INT(run(buf, build(&in, buf), ifx_c, NULL, NULL), XDP_REDIRECT,
-		 "re-added frontend is served");
+	T_EQ_INT(run_pkt(&in, ifx_c), XDP_REDIRECT, "re-added frontend is served");
 }
 
 /* lbd restarts: maps are reused, flows and ids survive. */
@@ -1935,7 +1785,6 @@ static void t_restart(const char *root)
 			  .dport = 80,
 			  .proto = IPPROTO_TCP,
 			  .flags = 0x10 };
-	uint8_t buf[256];
 
 	xlb_maps_vip_id(b, &id0);
 	xlb_maps_read_vip(id0, &vs0);
@@ -1947,8 +1796,7 @@ static void t_restart(const char *root)
 	xlb_maps_read_vip(id1, &vs1);
 	T_OK(vs1.packets == vs0.packets && vs0.packets > 0, "the VIP kept its counters");
 	T_EQ_INT(flow_srv(&t, NULL), sid, "the flow table survived");
-	T_EQ_INT(run(buf, build(&in, buf), ifx_c, NULL, NULL), XDP_REDIRECT,
-		 "an old flow is still forwarded");
+	T_EQ_INT(run_pkt(&in, ifx_c), XDP_REDIRECT, "an old flow is still forwarded");
 	T_EQ_INT(flow_srv(&t, NULL), sid, "to the same server");
 }
 

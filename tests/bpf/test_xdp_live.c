@@ -24,29 +24,13 @@
 
 #include "algo.h"
 #include "maps.h"
+#include "fixture.h"
 #include "stubs.h"
 #include "t.h"
 
 static char cli[32], srv[32], demo[PATH_MAX];
 static pid_t servers[4];
 static int nservers;
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	if (rc)
-		printf("# command failed (%d): %s\n", rc, cmd);
-	return rc;
-}
 
 /* Run a command, return its stdout (first 4 KiB, trailing newline cut). */
 static char *out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -134,101 +118,19 @@ static int net_setup(void)
 
 /* ---- Model ---- */
 
-static struct model M;
 static const struct lb_algo_ops t_rr = { .name = "roundrobin", .l4_ok = true };
-static uint32_t next_id = 1;
 
-static void set_sa(struct sockaddr_storage *ss, const char *addr, int port)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (strchr(addr, ':')) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		inet_pton(AF_INET6, addr, &s6->sin6_addr);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		inet_pton(AF_INET, addr, &s4->sin_addr);
-	}
-}
-
-static struct proxy *mk_proxy(const char *name, unsigned cap)
-{
-	struct proxy *px = calloc(1, sizeof(*px));
-
-	px->name = strdup(name);
-	px->cap = cap;
-	px->mode = PX_MODE_TCP;
-	list_init(&px->binds);
-	list_init(&px->acls);
-	list_init(&px->switch_rules);
-	list_init(&px->http_req_rules);
-	list_init(&px->http_rsp_rules);
-	list_init(&px->tcp_req_rules);
-	list_init(&px->logs);
-	list_init(&px->servers);
-	list_init(&px->http_check_rules);
-	pthread_mutex_init(&px->lock, NULL);
-	list_add_tail(&px->list, &M.proxies);
-	return px;
-}
-
+/* A frontend and its round-robin backend b_<name>; returns the backend. */
 static struct proxy *mk_service(const char *name, enum fwd_mode fwd, const char *vip, int port,
 				enum bind_proto proto)
 {
-	struct proxy *be, *fe;
-	struct bind *b = calloc(1, sizeof(*b));
 	char bname[64];
+	struct proxy *be;
 
 	snprintf(bname, sizeof(bname), "b_%s", name);
-	be = mk_proxy(bname, PX_CAP_BE);
-	be->algo = &t_rr;
-	be->fwd = fwd;
-	fe = mk_proxy(name, PX_CAP_FE);
-	fe->default_backend = be;
-	b->fe = fe;
-	set_sa(&b->addr, vip, port);
-	b->proto = proto;
-	list_add_tail(&b->list, &fe->binds);
+	be = mk_backend(bname, &t_rr, fwd);
+	mk_frontend(name, be, vip, port, proto);
 	return be;
-}
-
-static struct server *mk_server(struct proxy *be, const char *name, const char *addr, int port)
-{
-	struct server *s = calloc(1, sizeof(*s));
-
-	s->be = be;
-	s->name = strdup(name);
-	s->id = next_id++;
-	set_sa(&s->addr, addr, port);
-	s->weight = 1;
-	s->hash_key = lb_hash_bytes(name, strlen(name));
-	list_add_tail(&s->list, &be->servers);
-	return s;
-}
-
-static void recalc(struct proxy *be)
-{
-	struct lb_pool *p = be->pool;
-	struct server *s;
-
-	if (!p) {
-		p = calloc(1, sizeof(*p));
-		p->srv = calloc(16, sizeof(*p->srv));
-		be->pool = p;
-	}
-	p->n = 0;
-	list_for_each(s, &be->servers, list) {
-		if (s->admin == SRV_ADMIN_READY && s->chk_state == SRV_CHK_UP && s->weight > 0)
-			p->srv[p->n++] = s;
-	}
-	pthread_mutex_lock(&be->lock);
-	xlb_maps_change_hook(be, NULL);
-	pthread_mutex_unlock(&be->lock);
 }
 
 /* ---- Main ---- */
@@ -287,15 +189,15 @@ int main(int argc, char **argv)
 	}
 	list_init(&M.proxies);
 	bt = mk_service("web", FWD_FULLNAT, "192.0.2.100", 80, BIND_TCP);
-	mk_server(bt, "s1", "10.1.0.10", 8080);
-	s2 = mk_server(bt, "s2", "10.1.0.11", 8080);
+	mk_server(bt, "s1", "10.1.0.10", 8080, 1);
+	s2 = mk_server(bt, "s2", "10.1.0.11", 8080, 1);
 	bn = mk_service("webnat", FWD_NAT, "192.0.2.102", 80, BIND_TCP);
-	mk_server(bn, "n1", "10.1.0.10", 8080);
+	mk_server(bn, "n1", "10.1.0.10", 8080, 1);
 	bu = mk_service("dns", FWD_FULLNAT, "192.0.2.100", 53, BIND_UDP);
-	mk_server(bu, "u1", "10.1.0.10", 5353);
-	mk_server(bu, "u2", "10.1.0.11", 5353);
+	mk_server(bu, "u1", "10.1.0.10", 5353, 1);
+	mk_server(bu, "u2", "10.1.0.11", 5353, 1);
 	b6 = mk_service("web6", FWD_FULLNAT, "2001:db8::100", 80, BIND_TCP);
-	mk_server(b6, "v6", "fd01::10", 8080);
+	mk_server(b6, "v6", "fd01::10", 8080, 1);
 	list_for_each(px, &M.proxies, list) {
 		if (px->cap & PX_CAP_BE)
 			recalc(px);
