@@ -114,7 +114,7 @@ int l7_msg_find(const struct l7_msg *m, const char *name, size_t name_len, uint3
 
 /* ---- addresses ---- */
 
-static void ip_from_ss(struct acl_net *ip, const struct sockaddr_storage *ss)
+void acl_net_from_ss(struct acl_net *ip, const struct sockaddr_storage *ss)
 {
 	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
@@ -172,7 +172,7 @@ bool acl_net_match(const struct acl_net *net, const struct sockaddr_storage *ss)
 
 	if (!ss)
 		return false;
-	ip_from_ss(&ip, ss);
+	acl_net_from_ss(&ip, ss);
 	return ip.family && ip_in_net(net, &ip);
 }
 
@@ -277,7 +277,7 @@ static bool emit_ss(smp_cb cb, void *arg, const struct sockaddr_storage *ss)
 
 	if (!ss)
 		return false;
-	ip_from_ss(&smp.ip, ss);
+	acl_net_from_ss(&smp.ip, ss);
 	if (!smp.ip.family)
 		return false;
 	return cb(&smp, arg);

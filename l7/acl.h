@@ -119,6 +119,11 @@ struct acl_net {
 	int plen;
 };
 int acl_net_parse(const char *s, struct acl_net *net);
+/*
+ * The address of ss as a full-length net (plen left 0); an IPv4-mapped IPv6
+ * address becomes IPv4. family is 0 for a family other than AF_INET/AF_INET6.
+ */
+void acl_net_from_ss(struct acl_net *net, const struct sockaddr_storage *ss);
 /* The address (IPv4-mapped IPv6 counts as IPv4) lies inside net. */
 bool acl_net_match(const struct acl_net *net, const struct sockaddr_storage *ss);
 

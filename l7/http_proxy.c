@@ -829,6 +829,18 @@ static void env_txn(struct hconn *h, struct acl_env *env)
 	env->unique_id = h->t.uid;
 }
 
+/* What the fetches read: the request, the connection, the captures and unique-id. */
+static void hc_env(struct hconn *h, struct acl_env *env)
+{
+	memset(env, 0, sizeof(*env));
+	env->req = &h->t.reqv;
+	env->src = &h->src;
+	env->dst = &h->dst;
+	env->ssl = h->ssl;
+	env->sni = h->ssl ? xconn_sni(&h->cx) : NULL;
+	env_txn(h, env);
+}
+
 /*
  * What the log line (or the unique-id) of the transaction shows, as of
  * now. env is set up for the %[...] samples: the request as the rules left
@@ -841,13 +853,9 @@ static void txn_fill_log(struct hconn *h, struct l7_log *l, struct acl_env *env)
 	struct proxy *be = t->be, *cbe;
 
 	memset(l, 0, sizeof(*l));
-	memset(env, 0, sizeof(*env));
-	env->req = t->reqv.h1 ? &t->reqv : NULL;
-	env->src = &h->src;
-	env->dst = &h->dst;
-	env->ssl = h->ssl;
-	env->sni = h->ssl ? xconn_sni(&h->cx) : NULL;
-	env_txn(h, env);
+	hc_env(h, env);
+	if (!t->reqv.h1)
+		env->req = NULL;
 	l->fe = h->fe;
 	l->be = be;
 	l->srv = t->srv;
@@ -1174,17 +1182,6 @@ static const char *lb_get_hdr(void *ctx, const char *name, size_t *len)
 	return m->hdrs[i].value;
 }
 
-static void hc_env(struct hconn *h, struct acl_env *env)
-{
-	memset(env, 0, sizeof(*env));
-	env->req = &h->t.reqv;
-	env->src = &h->src;
-	env->dst = &h->dst;
-	env->ssl = h->ssl;
-	env->sni = h->ssl ? xconn_sni(&h->cx) : NULL;
-	env_txn(h, env);
-}
-
 static bool is_hop_by_hop(const struct h1_hdr *hd)
 {
 	return h1_hdr_is(hd, "connection") || h1_hdr_is(hd, "keep-alive") ||
@@ -1290,21 +1287,11 @@ static int build_req_head(struct hconn *h)
 			skip = true;
 		if (!skip) {
 			char ip[INET6_ADDRSTRLEN] = "";
-			static const uint8_t v4m[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+			struct acl_net a;
 
-			if (h->src.ss_family == AF_INET) {
-				inet_ntop(AF_INET, &((struct sockaddr_in *)&h->src)->sin_addr, ip,
-					  sizeof(ip));
-			} else if (h->src.ss_family == AF_INET6) {
-				const uint8_t *a =
-					((struct sockaddr_in6 *)&h->src)->sin6_addr.s6_addr;
-
-				if (!memcmp(a, v4m, 12))
-					inet_ntop(AF_INET, a + 12, ip, sizeof(ip));
-				else
-					inet_ntop(AF_INET6, a, ip, sizeof(ip));
-			}
-			if (ip[0])
+			/* an IPv4-mapped IPv6 client is shown as IPv4 */
+			acl_net_from_ss(&a, &h->src);
+			if (a.family && inet_ntop(a.family, a.addr, ip, sizeof(ip)))
 				h1_out_header_str(&o, hname, ip);
 		}
 	}
