@@ -249,24 +249,6 @@ static const char *level_name(int level)
 	return level >= API_LVL_ADMIN ? "admin" : level == API_LVL_OPER ? "operator" : "user";
 }
 
-/* "ip" and port of a sockaddr. */
-static void addr_ip_port(const struct sockaddr_storage *ss, char *ip, size_t iplen, int *port)
-{
-	snprintf(ip, iplen, "-");
-	*port = 0;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const void *)ss;
-
-		inet_ntop(AF_INET, &s->sin_addr, ip, iplen);
-		*port = ntohs(s->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s = (const void *)ss;
-
-		inet_ntop(AF_INET6, &s->sin6_addr, ip, iplen);
-		*port = ntohs(s->sin6_port);
-	}
-}
-
 /*
  * "backend/server" of a command: the server, or NULL after writing HAProxy's
  * message ("Require 'backend/server'.", "No such backend.", "No such server.").
@@ -1107,9 +1089,9 @@ static void servers_state_rows(struct sbuf *o, struct proxy *be)
 		int port, cport, op, adm, chk = 0;
 
 		health_get_info(s, &hi);
-		addr_ip_port(&s->addr, ip, sizeof(ip), &port);
+		lbd_addr_ip_port(&s->addr, ip, sizeof(ip), &port);
 		if (s->check.addr.ss_family)
-			addr_ip_port(&s->check.addr, cip, sizeof(cip), &cport);
+			lbd_addr_ip_port(&s->check.addr, cip, sizeof(cip), &cport);
 		op = (s->admin == SRV_ADMIN_MAINT || s->chk_state == SRV_CHK_DOWN) ? 0 : 2;
 		adm = s->admin == SRV_ADMIN_MAINT ? 0x01 : s->admin == SRV_ADMIN_DRAIN ? 0x08 : 0;
 		if (hi.configured)
@@ -1198,7 +1180,7 @@ static json_t *server_json(struct proxy *be, struct server *s)
 	if (!o)
 		return NULL;
 	health_get_info(s, &hi);
-	addr_ip_port(&s->addr, ip, sizeof(ip), &port);
+	lbd_addr_ip_port(&s->addr, ip, sizeof(ip), &port);
 	json_object_set_new(o, "backend", json_string(be->name));
 	json_object_set_new(o, "name", json_string(s->name));
 	json_object_set_new(o, "id", json_integer(s->id));
@@ -1514,10 +1496,10 @@ static void srv_set_addr(struct api_req *r, struct server *s, char **args, int n
 			return;
 		}
 	}
-	addr_ip_port(&s->addr, oip, sizeof(oip), &oport);
+	lbd_addr_ip_port(&s->addr, oip, sizeof(oip), &oport);
 	nport = port >= 0 ? port : oport;
 	set_port(&ss, nport);
-	addr_ip_port(&ss, nip, sizeof(nip), &nport);
+	lbd_addr_ip_port(&ss, nip, sizeof(nip), &nport);
 	lbd_addr_str(&ss, full, sizeof(full));
 	nstr = strdup(full);
 	if (!nstr) {
@@ -1712,7 +1694,7 @@ static void cmd_add_server(struct api_req *r, char **args, int nargs)
 	socklen_t sslen = 0;
 	struct proxy *be;
 	struct server *s;
-	char bname[256], *err = NULL;
+	char bname[256], *err = NULL, *perr;
 	bool enabled = false, disabled = false, check = false;
 	int i, rc;
 
@@ -1920,19 +1902,13 @@ static void cmd_add_server(struct api_req *r, char **args, int nargs)
 		}
 		s->verify_none = true;
 	}
-	if (server_prepare_hook) {
-		char *perr = NULL;
-
-		if (server_prepare_hook(be, s, &perr) < 0) {
-			sbuf_printf(r->out, "%s.\n", perr ? perr : "Could not add the server");
-			free(perr);
-			server_put(s);
-			return;
-		}
+	rc = lbd_add_server(be, s, false, &perr);
+	if (rc == LBD_SRV_REFUSED) {
+		sbuf_printf(r->out, "%s.\n", perr ? perr : "Could not add the server");
+		free(perr);
+		server_put(s);
+		return;
 	}
-	pthread_mutex_lock(&be->lock);
-	rc = backend_add_server(be, s);
-	pthread_mutex_unlock(&be->lock);
 	if (rc < 0) {
 		sbuf_puts(r->out,
 			  rc == -EEXIST ?

@@ -172,6 +172,8 @@ static void carry_server_state(struct server *to, const struct server *from)
 static void carry_dynamic_server(struct proxy *be, const struct server *from)
 {
 	struct server *s = server_new(be, from->name);
+	char *err;
+	int rc;
 
 	if (!s)
 		return;
@@ -190,18 +192,14 @@ static void carry_dynamic_server(struct proxy *be, const struct server *from)
 	s->origin = from->origin;
 	s->origin_key = from->origin_key ? strdup(from->origin_key) : NULL;
 	carry_server_state(s, from);
-	if (server_prepare_hook) {
-		char *err = NULL;
-
-		if (server_prepare_hook(be, s, &err) < 0) {
-			lb_err("reload: server %s/%s not carried over: %s", be->name, s->name,
-			       err ? err : "?");
-			free(err);
-			server_put(s);
-			return;
-		}
+	/* The caller holds be->lock. */
+	rc = lbd_add_server(be, s, true, &err);
+	if (rc == LBD_SRV_REFUSED) {
+		lb_err("reload: server %s/%s not carried over: %s", be->name, s->name,
+		       err ? err : "?");
+		free(err);
 	}
-	if (backend_add_server(be, s) < 0)
+	if (rc)
 		server_put(s);
 }
 

@@ -369,44 +369,6 @@ char *disc_server_name(const char *id, size_t len)
 	return n;
 }
 
-static void fmt_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char ip[INET6_ADDRSTRLEN] = "?";
-	int port;
-
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *)ss;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
-		port = ntohs(s6->sin6_port);
-		snprintf(buf, len, "[%s]:%d", ip, port);
-	} else {
-		const struct sockaddr_in *s4 = (const void *)ss;
-
-		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-		port = ntohs(s4->sin_port);
-		snprintf(buf, len, "%s:%d", ip, port);
-	}
-}
-
-static bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin_addr.s_addr == y->sin_addr.s_addr && x->sin_port == y->sin_port;
-	}
-	if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-
-		return !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) &&
-		       x->sin6_port == y->sin6_port;
-	}
-	return false;
-}
-
 /* ---- entries (sorted by key) ---- */
 
 static int ent_search(const struct disc_source *src, const char *key, bool *found)
@@ -529,7 +491,7 @@ static void schedule_save(void)
 
 static void srv_add(struct disc_source *src, struct proxy *be, struct disc_entry *e, bool quiet)
 {
-	char abuf[80];
+	char abuf[80], *perr;
 	struct server *s, *o;
 	int rc;
 
@@ -545,7 +507,7 @@ static void srv_add(struct disc_source *src, struct proxy *be, struct disc_entry
 	s = server_new(be, e->name);
 	if (!s)
 		goto nomem;
-	fmt_addr(&e->addr, abuf, sizeof(abuf));
+	lbd_addr_str(&e->addr, abuf, sizeof(abuf));
 	s->addr = e->addr;
 	s->addrlen = e->addrlen;
 	free(s->addr_str);
@@ -559,23 +521,12 @@ static void srv_add(struct disc_source *src, struct proxy *be, struct disc_entry
 	if (e->weight >= 0)
 		s->weight = s->iweight = e->weight;
 	s->last_change = now_ms();
-	if (server_prepare_hook) {
-		char *perr = NULL;
-
-		if (server_prepare_hook(be, s, &perr) < 0) {
-			lb_err("discovery: backend '%s': cannot add server '%s' (key '%s'): %s",
-			       be->name, e->name, e->key, perr ? perr : "?");
-			free(perr);
-			server_put(s);
-			return;
-		}
-	}
-	pthread_mutex_lock(&be->lock);
-	rc = backend_add_server(be, s);
-	pthread_mutex_unlock(&be->lock);
-	if (rc < 0) {
+	rc = lbd_add_server(be, s, false, &perr);
+	if (rc) {
 		lb_err("discovery: backend '%s': cannot add server '%s' (key '%s'): %s", be->name,
-		       e->name, e->key, strerror(-rc));
+		       e->name, e->key,
+		       rc == LBD_SRV_REFUSED ? (perr ? perr : "?") : strerror(-rc));
+		free(perr);
 		server_put(s);
 		return;
 	}
@@ -593,7 +544,7 @@ nomem:
 static void srv_update(struct proxy *be, struct server *s, const struct disc_entry *e,
 		       bool weight_changed, bool quiet)
 {
-	bool addr_changed = !addr_equal(&s->addr, &e->addr);
+	bool addr_changed = !lbd_addr_equal(&s->addr, &e->addr);
 	int w = entry_weight(be, e);
 	char abuf[80], *nstr = NULL;
 
@@ -602,7 +553,7 @@ static void srv_update(struct proxy *be, struct server *s, const struct disc_ent
 	if (!addr_changed && !weight_changed)
 		return;
 	if (addr_changed) {
-		fmt_addr(&e->addr, abuf, sizeof(abuf));
+		lbd_addr_str(&e->addr, abuf, sizeof(abuf));
 		nstr = strdup(abuf);
 		if (!nstr) {
 			lb_err("discovery: %s/%s: cannot change the address: out of memory",
@@ -746,7 +697,7 @@ static void ent_set(struct disc_source *src, const char *key, const struct disc_
 	e->mod_rev = rev;
 	was_valid = e->valid;
 	old_weight = e->weight;
-	if (was_valid && addr_equal(&e->addr, &v->addr) && old_weight == v->weight)
+	if (was_valid && lbd_addr_equal(&e->addr, &v->addr) && old_weight == v->weight)
 		return; /* nothing changed (a re-list, or a put of the same value) */
 	e->addr = v->addr;
 	e->addrlen = v->addrlen;
@@ -982,23 +933,13 @@ static json_t *state_of_source(const struct disc_source *src)
 	json_object_set_new(sec, "prefix", json_string(src->cfg->prefix));
 	for (int i = 0; i < src->nents; i++) {
 		const struct disc_entry *e = src->ents[i];
-		char ip[INET6_ADDRSTRLEN] = "";
+		char ip[INET6_ADDRSTRLEN];
 		json_t *o;
 		int port;
 
 		if (!e->valid)
 			continue;
-		if (e->addr.ss_family == AF_INET6) {
-			const struct sockaddr_in6 *s6 = (const void *)&e->addr;
-
-			inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
-			port = ntohs(s6->sin6_port);
-		} else {
-			const struct sockaddr_in *s4 = (const void *)&e->addr;
-
-			inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-			port = ntohs(s4->sin_port);
-		}
+		lbd_addr_ip_port(&e->addr, ip, sizeof(ip), &port);
 		o = json_pack("{s:s, s:s, s:i}", "key", e->key, "addr", ip, "port", port);
 		if (!o)
 			goto fail;

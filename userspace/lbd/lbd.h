@@ -78,6 +78,10 @@ void listeners_shutdown(struct lbd *d);
 void listeners_gc(struct lbd *d, bool force);
 /* "ip:port" ("[ip6]:port"; "-:0" when not an IP address). */
 void lbd_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len);
+/* "ip" and port apart ("-" and 0 when not an IP address). */
+void lbd_addr_ip_port(const struct sockaddr_storage *ss, char *ip, size_t iplen, int *port);
+/* Same family, address and port. */
+bool lbd_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 
 /* worker.c */
 int workers_start(struct lbd *d, int n);
@@ -109,5 +113,16 @@ extern conn_accept_fn http_accept_hook;
 
 /* Release a server slot taken for a connection and wake queued waiters. */
 void lbd_release_server(struct server *s);
+
+/*
+ * state.c: link a server created at run time (API, discovery, reload) into
+ * be: server_prepare_hook first (the L7 tier's server TLS context), then
+ * backend_add_server, under be->lock unless the caller holds it (locked).
+ * Returns 0; LBD_SRV_REFUSED when the hook refused s (*err: its message, or
+ * NULL); else backend_add_server's negative errno. On failure s is still the
+ * caller's to put.
+ */
+#define LBD_SRV_REFUSED 1
+int lbd_add_server(struct proxy *be, struct server *s, bool locked, char **err);
 
 #endif

@@ -18,10 +18,10 @@
 #include "lbd.h"
 #include "log.h"
 
-static int addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+bool lbd_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	if (a->ss_family != b->ss_family)
-		return 0;
+		return false;
 	if (a->ss_family == AF_INET) {
 		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
 
@@ -33,25 +33,32 @@ static int addr_equal(const struct sockaddr_storage *a, const struct sockaddr_st
 		return x->sin6_port == y->sin6_port &&
 		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
 	}
-	return 0;
+	return false;
+}
+
+void lbd_addr_ip_port(const struct sockaddr_storage *ss, char *ip, size_t iplen, int *port)
+{
+	snprintf(ip, iplen, "-");
+	*port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)ss;
+
+		inet_ntop(AF_INET, &s->sin_addr, ip, iplen);
+		*port = ntohs(s->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const void *)ss;
+
+		inet_ntop(AF_INET6, &s->sin6_addr, ip, iplen);
+		*port = ntohs(s->sin6_port);
+	}
 }
 
 void lbd_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
-	char ip[INET6_ADDRSTRLEN] = "-";
-	int port = 0;
+	char ip[INET6_ADDRSTRLEN];
+	int port;
 
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const void *)ss;
-
-		inet_ntop(AF_INET, &s->sin_addr, ip, sizeof(ip));
-		port = ntohs(s->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s = (const void *)ss;
-
-		inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof(ip));
-		port = ntohs(s->sin6_port);
-	}
+	lbd_addr_ip_port(ss, ip, sizeof(ip), &port);
 	snprintf(buf, len, ss->ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", ip, port);
 }
 
@@ -179,7 +186,7 @@ int listeners_open(struct lbd *d, struct model *m, char **err)
 				    (b->inherited_fd >= 0 ?
 					     ol->bind->inherited_fd == b->inherited_fd :
 					     ol->bind->inherited_fd < 0 &&
-						     addr_equal(&ol->bind->addr, &b->addr))) {
+						     lbd_addr_equal(&ol->bind->addr, &b->addr))) {
 					fd = ol->fd;
 					ol->fd = -1; /* taken over */
 					break;
@@ -235,7 +242,7 @@ fail:
 			    (ls[j].bind->inherited_fd >= 0 ?
 				     ob->inherited_fd == ls[j].bind->inherited_fd :
 				     ob->inherited_fd < 0 &&
-					     addr_equal(&ob->addr, &ls[j].bind->addr))) {
+					     lbd_addr_equal(&ob->addr, &ls[j].bind->addr))) {
 				d->listeners[i].fd = ls[j].fd;
 				given = 1;
 				break;
