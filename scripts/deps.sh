@@ -6,7 +6,7 @@ set -e
 PKGS="build-essential clang llvm libbpf-dev libelf-dev zlib1g-dev libev-dev libssl-dev
 libjansson-dev libcurl4-openssl-dev bpftool iproute2 ethtool nftables curl
 clang-format haproxy varnish etcd-server etcd-client wrk nginx-light netcat-openbsd
-util-linux procps psmisc socat iputils-ping perl jq openssl libclang-rt-14-dev"
+util-linux procps psmisc socat iputils-ping perl python3 jq openssl libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do

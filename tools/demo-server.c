@@ -17,8 +17,8 @@
  *     client's FIN to arrive first (half-close).
  * -u: UDP echo on ADDR:PORT, replies "NAME:" + payload.
  * -s CERT: HTTP over TLS (CERT: PEM with the certificate and its key);
- *     /tls answers "sni=NAME cn=CLIENT-CN conns=N resumed=0|1" (N: TCP
- *     connections accepted so far). -a CAFILE: require a client certificate
+ *     /tls answers "sni=NAME cn=CLIENT-CN conns=N conn=I resumed=0|1" (N: TCP
+ *     connections accepted so far, I: this connection's number). -a CAFILE: require a client certificate
  *     signed by one of these CAs.
  */
 #include <errno.h>
@@ -59,6 +59,7 @@ struct dconn {
 	uint64_t counted; /* -c: bytes read so far */
 	bool close_after;
 	bool greeted;
+	unsigned long id; /* the connection's number: `accepted` when it came */
 	SSL *ssl;
 };
 
@@ -199,8 +200,9 @@ static size_t handle_request(struct dconn *c)
 			X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn,
 						  sizeof(cn));
 		X509_free(peer);
-		bl = snprintf(b, sizeof(b), "sni=%s cn=%s conns=%lu resumed=%d\n", sni ? sni : "-",
-			      cn, accepted, SSL_session_reused(c->ssl) ? 1 : 0);
+		bl = snprintf(b, sizeof(b), "sni=%s cn=%s conns=%lu conn=%lu resumed=%d\n",
+			      sni ? sni : "-", cn, accepted, c->id,
+			      SSL_session_reused(c->ssl) ? 1 : 0);
 		n = snprintf(hdr, sizeof(hdr),
 			     "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nX-Server: %s\r\n\r\n", bl,
 			     name);
@@ -362,7 +364,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 			continue;
 		}
 		c->fd = fd;
-		accepted++;
+		c->id = ++accepted;
 		if (tls_ctx) {
 			/* handshake in blocking mode, bounded: a test server, one at a time */
 			struct timeval tv = { 2, 0 };
